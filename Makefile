@@ -1,0 +1,41 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Each installs what it needs.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+TOOLS := .tools
+AZURITE := $(TOOLS)/node_modules/.bin/azurite-blob
+AZURITE_VERSION := 3.35.0
+
+.PHONY: test lint typecheck pytest demo install clean
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "obstac needs Python >= 3.11"'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Azurite (Azure Blob emulator) comes from npm; Node.js from Debian when the machine lacks it.
+$(AZURITE):
+	@command -v npm >/dev/null || (apt-get update && apt-get install -y nodejs npm)
+	npm install --no-audit --no-fund --silent --prefix $(TOOLS) azurite@$(AZURITE_VERSION)
+
+install: $(VENV)/.installed $(AZURITE)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check python tests recipes benchmarks
+	$(VENV)/bin/ruff format --check python tests recipes benchmarks
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+pytest: install
+	OBSTAC_AZURITE=$(abspath $(AZURITE)) $(PY) -m pytest -n 2 --dist loadgroup -q
+
+test: lint typecheck pytest
+
+demo: install
+	@echo "obstac demo: not yet — it lands with the CLI (issue 5). Run 'make test' meanwhile."
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
