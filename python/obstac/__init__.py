@@ -1,0 +1,45 @@
+"""obstac: get the bytes behind STAC catalogs through obstore.
+
+    import obstac
+    reader = obstac.open_asset(item.assets["B04"])
+    header = reader.read_range(0, 16384)
+
+See :func:`open_asset`, :mod:`obstac.recipes` and :mod:`obstac.errors`.
+"""
+
+from obstac import recipes
+from obstac._assets import AssetInfo, AssetLike
+from obstac.errors import (
+    AssetNotFoundError,
+    CredentialsError,
+    InvalidRangeError,
+    ObstacError,
+    RecipeError,
+    RemoteError,
+    UnsupportedHrefError,
+)
+from obstac.hrefs import Location, StoreKind, parse_href
+from obstac.reading import AssetFile, AssetReader, open_asset
+from obstac.stores import StoreCache
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AssetFile",
+    "AssetInfo",
+    "AssetLike",
+    "AssetNotFoundError",
+    "AssetReader",
+    "CredentialsError",
+    "InvalidRangeError",
+    "Location",
+    "ObstacError",
+    "RecipeError",
+    "RemoteError",
+    "StoreCache",
+    "StoreKind",
+    "UnsupportedHrefError",
+    "open_asset",
+    "parse_href",
+    "recipes",
+]

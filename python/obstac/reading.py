@@ -1,0 +1,384 @@
+"""Reading one asset: ``open_asset(asset)`` -> :class:`AssetReader` (whole, ranges, file-like).
+
+Every read is one obstore call on a cached store, so the sync methods never touch an event loop
+and work unchanged inside Jupyter, and the ``_async`` twins await obstore directly. Ranges go to
+obstore as they are: ``read_ranges`` lets obstore coalesce nearby ranges into fewer requests.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING
+
+import obstore
+
+from obstac._assets import AssetInfo, AssetLike, asset_info
+from obstac._redact import redact_url
+from obstac.errors import InvalidRangeError, ObstacError, RemoteError, translate_store_error
+from obstac.recipes._select import route_asset
+from obstac.stores import StoreCache, default_store_cache
+
+if TYPE_CHECKING:
+    from obstore import Bytes, ReadableFile
+    from obstore.store import ObjectStore
+
+    from obstac.hrefs import Location
+    from obstac.recipes import Recipe, Route
+
+__all__ = ["AssetFile", "AssetReader", "open_asset"]
+
+DEFAULT_FILE_BUFFER = 1024 * 1024
+"""Read-ahead of :meth:`AssetReader.open` files: 1 MiB, obstore's own default. Big enough that
+a GeoTIFF header and its first tiles come in one request, small enough that a random window read
+does not drag in much it does not need."""
+
+
+def open_asset(
+    asset: AssetLike,
+    *,
+    recipe: Recipe | None = None,
+    recipes: Sequence[Recipe] = (),
+    cache: StoreCache | None = None,
+    base: str | None = None,
+) -> AssetReader:
+    """A reader for one asset's bytes. Makes no request until you read.
+
+    Args:
+        asset: A pystac ``Asset`` (its item gives the base for relative hrefs and metadata such
+            as ``table:storage_options``), a STAC asset dict, or an href string.
+        recipe: The recipe to use; it must serve this href. Default: chosen from the href.
+        recipes: Recipes to try in order before the defaults (the first that serves wins).
+        cache: Where stores are kept and reused; default: the process-wide cache.
+        base: Resolve relative hrefs against this instead of the item's self link.
+
+    Raises:
+        UnsupportedHrefError: The href is empty, relative with no base, or of an unknown form.
+        RecipeError: ``recipe`` cannot serve this href, or lacks something it needs.
+    """
+    info = asset_info(asset, base=base)
+    location, route = route_asset(info, recipe=recipe, recipes=recipes)
+    store = (cache if cache is not None else default_store_cache()).get(route)
+    return AssetReader(info=info, location=location, route=route, store=store)
+
+
+class AssetReader:
+    """Reads one asset: all of it, one range, many ranges, or as a seekable file.
+
+    Ranges are ``[start, end)`` byte offsets like Python slices. ``read_range(start)`` reads to
+    the end, and a negative ``start`` with no ``end`` reads the last ``-start`` bytes.
+    """
+
+    def __init__(self, *, info: AssetInfo, location: Location, route: Route, store: ObjectStore):
+        self._info = info
+        self._location = location
+        self._route = route
+        self._store = store
+        self._size: int | None = None
+        self._size_lock = threading.Lock()
+
+    @property
+    def href(self) -> str:
+        """The absolute href being read."""
+        return self._info.href
+
+    @property
+    def store(self) -> ObjectStore:
+        """The obstore store serving this asset (shared with other readers of the same store)."""
+        return self._store
+
+    @property
+    def path(self) -> str:
+        """The path of the object inside :attr:`store`."""
+        return self._route.path
+
+    @property
+    def location(self) -> Location:
+        """The parsed href."""
+        return self._location
+
+    @property
+    def recipe(self) -> str:
+        """The name of the recipe that routed this asset."""
+        return self._route.recipe
+
+    @property
+    def size(self) -> int:
+        """The object's size in bytes (one HEAD request on first use, then cached)."""
+        if self._size is None:
+            with self._size_lock:
+                if self._size is None:
+                    self._size = self.head()["size"]
+        return self._size
+
+    def head(self) -> obstore.ObjectMeta:
+        """The object's metadata: size, ETag, last modified (one HEAD request)."""
+        with self._errors():
+            meta = obstore.head(self._store, self.path)
+        self._size = meta["size"]
+        return meta
+
+    async def head_async(self) -> obstore.ObjectMeta:
+        """Async twin of :meth:`head`."""
+        with self._errors():
+            meta = await obstore.head_async(self._store, self.path)
+        self._size = meta["size"]
+        return meta
+
+    async def size_async(self) -> int:
+        """Async twin of :attr:`size`."""
+        if self._size is None:
+            return (await self.head_async())["size"]
+        return self._size
+
+    def read(self) -> Bytes:
+        """The whole object, as obstore's zero-copy ``Bytes`` (one GET)."""
+        with self._errors():
+            return obstore.get(self._store, self.path).bytes()
+
+    async def read_async(self) -> Bytes:
+        """Async twin of :meth:`read`."""
+        with self._errors():
+            result = await obstore.get_async(self._store, self.path)
+            return await result.bytes_async()
+
+    def read_range(self, start: int, end: int | None = None) -> Bytes:
+        """Bytes ``[start, end)``; to the end when ``end`` is None; a suffix when ``start < 0``.
+
+        Raises:
+            InvalidRangeError: The range is empty or reversed, or starts past the end.
+        """
+        if end is not None:
+            _check_range(start, end, self._location)
+        try:
+            if end is not None:
+                return obstore.get_range(self._store, self.path, start=start, end=end)
+            return obstore.get(self._store, self.path, options=_open_range(start)).bytes()
+        except obstore.exceptions.NotSupportedError:
+            if start >= 0 or end is not None:
+                raise self._translate_range_error(start, self._size_or_none()) from None
+            # Azure has no suffix ranges: learn the size (one HEAD), then read the tail.
+            size = self.size
+            return self.read_range(max(0, size + start), size) if size else _EMPTY
+        except (obstore.exceptions.BaseError, OSError) as error:
+            raise self._translate(error, start, self._size_or_none) from None
+
+    async def read_range_async(self, start: int, end: int | None = None) -> Bytes:
+        """Async twin of :meth:`read_range`."""
+        if end is not None:
+            _check_range(start, end, self._location)
+        try:
+            if end is not None:
+                return await obstore.get_range_async(self._store, self.path, start=start, end=end)
+            result = await obstore.get_async(self._store, self.path, options=_open_range(start))
+            return await result.bytes_async()
+        except obstore.exceptions.NotSupportedError:
+            size = await self._size_or_none_async()
+            if start >= 0 or end is not None:
+                raise self._translate_range_error(start, size) from None
+            size = await self.size_async()
+            return await self.read_range_async(max(0, size + start), size) if size else _EMPTY
+        except (obstore.exceptions.BaseError, OSError) as error:
+            size = await self._size_or_none_async() if _is_range_refusal(error) else None
+            raise self._translate(error, start, lambda: size) from None
+
+    def read_ranges(self, starts: Sequence[int], ends: Sequence[int]) -> list[Bytes]:
+        """Many ranges at once; obstore merges ranges within 1 MiB into one request.
+
+        Raises:
+            InvalidRangeError: The lists differ in length, or a range is empty or reversed.
+        """
+        _check_ranges(starts, ends, self._location)
+        try:
+            return obstore.get_ranges(self._store, self.path, starts=starts, ends=ends)
+        except (obstore.exceptions.BaseError, OSError) as error:
+            raise self._translate(error, max(starts, default=0), self._size_or_none) from None
+
+    async def read_ranges_async(self, starts: Sequence[int], ends: Sequence[int]) -> list[Bytes]:
+        """Async twin of :meth:`read_ranges`."""
+        _check_ranges(starts, ends, self._location)
+        try:
+            return await obstore.get_ranges_async(self._store, self.path, starts=starts, ends=ends)
+        except (obstore.exceptions.BaseError, OSError) as error:
+            size = await self._size_or_none_async() if _is_range_refusal(error) else None
+            raise self._translate(error, max(starts, default=0), lambda: size) from None
+
+    def open(self, *, buffer_size: int = DEFAULT_FILE_BUFFER) -> AssetFile:
+        """A seekable, read-only binary file over the object (``rasterio.open(f)`` accepts it).
+
+        Reads are served from a read-ahead buffer of ``buffer_size`` bytes, refilled with one
+        ranged GET when a read falls outside it. Opening costs one HEAD request.
+        """
+        with self._errors():
+            handle = obstore.open_reader(self._store, self.path, buffer_size=buffer_size)
+        return AssetFile(handle, name=self._location.safe_href, errors=self._errors)
+
+    def _size_or_none(self) -> int | None:
+        """The size if a HEAD can tell it, else None (used only to explain a failed range)."""
+        try:
+            return self.size
+        except ObstacError:
+            return None
+
+    async def _size_or_none_async(self) -> int | None:
+        try:
+            return await self.size_async()
+        except ObstacError:
+            return None
+
+    def _translate(
+        self, error: BaseException, start: int, size: Callable[[], int | None]
+    ) -> ObstacError:
+        """An obstac error for a failed range read; a refused range is checked against size."""
+        if _is_range_refusal(error):
+            return self._translate_range_error(start, size())
+        return translate_store_error(
+            error, href=self.href, recipe=self.recipe, credential_hint=self._route.credential_hint
+        )
+
+    def _translate_range_error(self, start: int, size: int | None) -> ObstacError:
+        if size is not None and start >= size:
+            return InvalidRangeError(
+                f"range starting at byte {start} is past the end of {self._location.safe_href!r} "
+                f"({size} bytes)",
+                href=self.href,
+                recipe=self.recipe,
+            )
+        return RemoteError(
+            f"the server of {self._location.safe_href!r} did not answer a range request with "
+            f"206 Partial Content (recipe {self.recipe!r}); it may not support ranges",
+            href=self.href,
+            recipe=self.recipe,
+        )
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Re-raise obstore and OS errors as obstac errors that name href and recipe."""
+        try:
+            yield
+        except (obstore.exceptions.BaseError, OSError) as error:
+            raise translate_store_error(
+                error,
+                href=self.href,
+                recipe=self.recipe,
+                credential_hint=self._route.credential_hint,
+            ) from None
+
+    def __repr__(self) -> str:
+        return (
+            f"AssetReader(href={redact_url(self.href)!r}, recipe={self.recipe!r}, "
+            f"store={self._route.store_description}, path={self.path!r})"
+        )
+
+
+_EMPTY = obstore.Bytes(b"")
+
+
+def _open_range(start: int) -> obstore.GetOptions:
+    if start < 0:
+        return {"range": {"suffix": -start}}
+    return {"range": {"offset": start}}
+
+
+def _is_range_refusal(error: BaseException) -> bool:
+    """Whether obstore failed because the server would not serve the range asked for.
+
+    obstore reports a 416 as a status error for S3/Azure, but as "non-partial response" or
+    "not supported" for HTTP and GCS.
+    """
+    text = str(error)
+    return (
+        isinstance(error, obstore.exceptions.NotSupportedError)
+        or "non-partial response" in text
+        or "416" in text.split("\n", 1)[0]
+    )
+
+
+def _check_range(start: int, end: int, location: Location) -> None:
+    if start < 0 or end <= start:
+        raise InvalidRangeError(
+            f"invalid byte range [{start}, {end}) for {location.safe_href!r}: need "
+            "0 <= start < end (for the last N bytes use read_range(-N))",
+            href=location.href,
+        )
+
+
+def _check_ranges(starts: Sequence[int], ends: Sequence[int], location: Location) -> None:
+    if len(starts) != len(ends):
+        raise InvalidRangeError(
+            f"read_ranges got {len(starts)} starts and {len(ends)} ends for "
+            f"{location.safe_href!r}; they must pair up",
+            href=location.href,
+        )
+    for start, end in zip(starts, ends, strict=True):
+        _check_range(start, end, location)
+
+
+class AssetFile(io.RawIOBase):
+    """A read-only, seekable binary file over one object (wraps obstore's ``ReadableFile``)."""
+
+    def __init__(
+        self,
+        handle: ReadableFile,
+        *,
+        name: str,
+        errors: Callable[[], AbstractContextManager[None]],
+    ) -> None:
+        super().__init__()
+        self._handle = handle
+        self.name = name
+        self._errors = errors
+
+    @property
+    def size(self) -> int:
+        """The object's size in bytes."""
+        return self._handle.size
+
+    def readable(self) -> bool:
+        """Always ``True``."""
+        return True
+
+    def seekable(self) -> bool:
+        """Always ``True``."""
+        return True
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        """Fill ``buffer`` from the current position; 0 at the end of the object."""
+        data = self.read(len(buffer))
+        view = memoryview(buffer).cast("B")
+        view[: len(data)] = data
+        return len(data)
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Up to ``size`` bytes from the current position (all the rest when negative)."""
+        self._check_open()
+        with self._errors():
+            if size is None or size < 0:
+                return bytes(self._handle.readall())
+            return bytes(self._handle.read(size))
+
+    def readall(self) -> bytes:
+        """Everything from the current position to the end."""
+        return self.read(-1)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Move to ``offset`` relative to ``whence``; return the new absolute position."""
+        self._check_open()
+        return self._handle.seek(offset, whence)
+
+    def tell(self) -> int:
+        """The current position."""
+        self._check_open()
+        return self._handle.tell()
+
+    def close(self) -> None:
+        """Release the reader."""
+        if not self.closed:
+            self._handle.close()
+        super().close()
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise ValueError(f"I/O operation on closed file {self.name!r}")

@@ -1,0 +1,35 @@
+"""Recipes: one per provider, each knowing how that provider's assets are authenticated.
+
+Generic recipes cover any S3, Azure, GCS, HTTP(S) or local store and take endpoints and
+credentials as parameters, so the same code runs against the real provider and a local double::
+
+    import obstac
+    r = obstac.open_asset(href, recipe=obstac.recipes.s3(endpoint="http://127.0.0.1:9000"))
+
+With no recipe given, obstac picks one from the href (see :func:`explain`).
+"""
+
+from obstac.recipes._azure import AzureRecipe, azure
+from obstac.recipes._base import Recipe, Route
+from obstac.recipes._gcs import GCSRecipe, gcs
+from obstac.recipes._http import HTTPRecipe, http
+from obstac.recipes._local import LocalRecipe, local
+from obstac.recipes._s3 import S3Recipe, s3
+from obstac.recipes._select import Explanation, explain
+
+__all__ = [
+    "AzureRecipe",
+    "Explanation",
+    "GCSRecipe",
+    "HTTPRecipe",
+    "LocalRecipe",
+    "Recipe",
+    "Route",
+    "S3Recipe",
+    "azure",
+    "explain",
+    "gcs",
+    "http",
+    "local",
+    "s3",
+]

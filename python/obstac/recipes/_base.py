@@ -1,0 +1,93 @@
+"""What a recipe is: the object that knows one provider's auth and turns a Location into a store.
+
+A recipe answers two questions for an asset: *can I serve it?* (:meth:`Recipe.handles`) and
+*with which store, at which path?* (:meth:`Recipe.route`). The :class:`Route` it returns carries
+a hashable store key and a builder, so :class:`obstac.stores.StoreCache` builds each store once,
+plus the facts ``explain`` and error messages need: where the credential comes from and what to
+set when it is refused. Routing never makes a request.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from obstore.store import ObjectStore
+
+    from obstac._assets import AssetInfo
+    from obstac.hrefs import Location
+
+__all__ = ["Recipe", "Route", "env_source", "frozen_items", "require_bucket"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """How one asset is read: the store (by key and builder) and the path inside it.
+
+    Attributes:
+        recipe: Name of the recipe that made this route.
+        store_key: Identifies the store in the cache; equal keys share one store.
+        build: Builds the store when the cache has none for ``store_key``.
+        path: The object's path inside the store.
+        store_description: A one-line, secret-free description of the store (for ``explain``).
+        credential_source: Where credentials come from, never their value
+            (e.g. ``"anonymous"``, ``"parameter access_key_id"``, ``"env AWS_ACCESS_KEY_ID"``).
+        credential_hint: What the user should set when the store refuses access.
+    """
+
+    recipe: str
+    store_key: tuple[Hashable, ...] = field(repr=False)
+    build: Callable[[], ObjectStore] = field(repr=False, compare=False)
+    path: str
+    store_description: str
+    credential_source: str
+    credential_hint: str
+
+
+@runtime_checkable
+class Recipe(Protocol):
+    """A provider's way to read its assets. Built by the functions in :mod:`obstac.recipes`."""
+
+    @property
+    def name(self) -> str:
+        """Short name shown in messages, ``explain`` and the CLI's ``--recipe``."""
+        ...
+
+    def handles(self, location: Location, asset: AssetInfo) -> bool:
+        """Whether this recipe can serve ``location`` (no request is made)."""
+        ...
+
+    def route(self, location: Location, asset: AssetInfo) -> Route:
+        """The store and path to read ``location`` with (no request is made)."""
+        ...
+
+
+def env_source(*names: str) -> str | None:
+    """The first of ``names`` set in the environment, as ``"env NAME"`` (never its value)."""
+    for name in names:
+        if os.environ.get(name):
+            return f"env {name}"
+    return None
+
+
+def frozen_items(mapping: Mapping[str, object] | None) -> tuple[tuple[str, str], ...]:
+    """A hashable, order-independent form of a small mapping, for store keys."""
+    if not mapping:
+        return ()
+    return tuple(sorted((str(k), repr(v)) for k, v in mapping.items()))
+
+
+def require_bucket(location: Location, recipe: str) -> str:
+    """The location's bucket or container; a clear error when the href named none."""
+    if not location.bucket:
+        from obstac.errors import RecipeError
+
+        raise RecipeError(
+            f"{location.safe_href!r} names no bucket or container, which recipe {recipe!r} needs",
+            href=location.href,
+            recipe=recipe,
+        )
+    return location.bucket
