@@ -1,0 +1,54 @@
+"""Real local servers for testing, benchmarking and demonstrating obstac.
+
+Everything here runs on 127.0.0.1 and needs no account and no network:
+
+- `MotoServer`: moto's S3 server in a subprocess.
+- `AzuriteServer`: Azurite's Azure Blob service in a subprocess.
+- `GCSDouble`: an in-process double of the Google Cloud Storage XML API (reads).
+- `RangeHTTPServer`: an in-process HTTP/1.1 origin with byte ranges and ETags; subclass it and
+  override `RangeHTTPServer.handle` for origins that misbehave on purpose.
+- `CountingProxy`: a TCP proxy that records the HTTP requests obstore sends to a server.
+- `cleared_cloud_env`: removes ``AWS_*``, ``AZURE_*`` and ``GOOGLE_*`` variables for a block.
+
+pytest users load the fixtures with ``pytest_plugins = ["obstac.testing.pytest_plugin"]``.
+This subpackage needs the ``testing`` extra (moto, boto3, azure-storage-blob) and, for Azurite,
+Node.js with the ``azurite`` npm package (``make install``).
+"""
+
+from obstac.testing._ports import free_port, wait_for_port
+from obstac.testing._process import ServerProcess
+from obstac.testing.azurite import ACCOUNT_KEY, ACCOUNT_NAME, AzuriteServer, find_azurite
+from obstac.testing.env import (
+    CLOUD_ENV_PREFIXES,
+    cleared_cloud_env,
+    cloud_env_names,
+    environ_without_cloud,
+)
+from obstac.testing.gcs import GCSDouble
+from obstac.testing.http_origin import RangeHTTPServer, RecordedRequest, Response, StoredObject
+from obstac.testing.moto import ACCESS_KEY_ID, SECRET_ACCESS_KEY, MotoServer
+from obstac.testing.proxy import CountingProxy, ProxiedRequest
+
+__all__ = [
+    "ACCESS_KEY_ID",
+    "ACCOUNT_KEY",
+    "ACCOUNT_NAME",
+    "CLOUD_ENV_PREFIXES",
+    "SECRET_ACCESS_KEY",
+    "AzuriteServer",
+    "CountingProxy",
+    "GCSDouble",
+    "MotoServer",
+    "ProxiedRequest",
+    "RangeHTTPServer",
+    "RecordedRequest",
+    "Response",
+    "ServerProcess",
+    "StoredObject",
+    "cleared_cloud_env",
+    "cloud_env_names",
+    "environ_without_cloud",
+    "find_azurite",
+    "free_port",
+    "wait_for_port",
+]
