@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 TOOLS := .tools
+LINT_PATHS := $(wildcard python tests recipes benchmarks)
 AZURITE := $(TOOLS)/node_modules/.bin/azurite-blob
 AZURITE_VERSION := 3.35.0
 
@@ -23,8 +24,8 @@ $(AZURITE):
 install: $(VENV)/.installed $(AZURITE)
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check python tests recipes benchmarks
-	$(VENV)/bin/ruff format --check python tests recipes benchmarks
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
