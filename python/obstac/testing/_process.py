@@ -10,9 +10,9 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
+from obstac.testing._lifecycle import Service
 from obstac.testing._ports import LOOPBACK, port_is_open
 
 _STOP_GRACE_SECONDS = 5.0
@@ -25,7 +25,7 @@ _POLL_INTERVAL = 0.05
 """Seconds between readiness checks while the server starts."""
 
 
-class ServerProcess:
+class ServerProcess(Service):
     """A local server run as a subprocess that listens on one 127.0.0.1 port.
 
     The process runs in its own session (process group), so ``stop`` also reaches any children
@@ -148,17 +148,6 @@ class ServerProcess:
             log.seek(0, os.SEEK_END)
             log.seek(max(0, log.tell() - size))
             return log.read().decode("utf-8", errors="replace")
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _wait_until_ready(self, process: subprocess.Popen[bytes]) -> None:
         deadline = time.monotonic() + self._startup_timeout

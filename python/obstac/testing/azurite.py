@@ -19,9 +19,9 @@ import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
+from obstac.testing._lifecycle import Service
 from obstac.testing._ports import LOOPBACK, free_port
 from obstac.testing._process import ServerProcess
 from obstac.testing.env import environ_without_cloud
@@ -80,7 +80,7 @@ def find_azurite() -> str:
     raise RuntimeError(msg)
 
 
-class AzuriteServer:
+class AzuriteServer(Service):
     """Azurite's blob service on a free 127.0.0.1 port, storing into a fresh temporary folder.
 
     Example:
@@ -166,17 +166,6 @@ class AzuriteServer:
         if self._location is not None:
             shutil.rmtree(self._location, ignore_errors=True)
             self._location = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def service_client(self) -> BlobServiceClient:
         """Return an Azure SDK client for the account, authorised with the account key.

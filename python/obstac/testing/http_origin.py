@@ -23,10 +23,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Self
 from urllib.parse import unquote
 
+from obstac.testing._lifecycle import Service
 from obstac.testing._ports import LOOPBACK
 
 CHUNK_SIZE = 256 * 1024
@@ -119,7 +119,7 @@ class _UnsatisfiableRangeError(Exception):
     """A syntactically valid Range that selects no byte of the object."""
 
 
-class _OriginServer:
+class _OriginServer(Service):
     """The machinery shared by `RangeHTTPServer` and the provider doubles.
 
     Subclasses add their own ``put``/``delete`` (their addressing differs) on top of
@@ -194,17 +194,6 @@ class _OriginServer:
         if thread is not None:
             thread.join()
         self._server, self._thread = None, None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- objects -----------------------------------------------------------------------------
 

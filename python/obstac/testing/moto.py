@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import sys
 import urllib.request
-from types import TracebackType
 from typing import TYPE_CHECKING, Self, cast
 
+from obstac.testing._lifecycle import Service
 from obstac.testing._ports import LOOPBACK, free_port
 from obstac.testing._process import ServerProcess
 from obstac.testing.env import cleared_cloud_env, environ_without_cloud
@@ -42,7 +42,7 @@ _STARTUP_TIMEOUT = 60.0
 """Seconds to wait for moto to listen: it starts in about 2 s, more on a loaded CI machine."""
 
 
-class MotoServer:
+class MotoServer(Service):
     """moto's S3 server on a free 127.0.0.1 port.
 
     Example:
@@ -93,17 +93,6 @@ class MotoServer:
     def stop(self) -> None:
         """Stop moto. Safe to call twice."""
         self._process.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def client(self, region: str = DEFAULT_REGION) -> S3Client:
         """Return a boto3 S3 client for this server, path-style, with the test credentials.

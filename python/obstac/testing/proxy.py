@@ -18,9 +18,9 @@ import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Self
 
+from obstac.testing._lifecycle import Service
 from obstac.testing._ports import LOOPBACK
 
 _READ_SIZE = 64 * 1024
@@ -105,7 +105,7 @@ class _RequestParser:
         self._buffer.clear()
 
 
-class CountingProxy:
+class CountingProxy(Service):
     """A TCP proxy on 127.0.0.1 that records the HTTP requests passing through it.
 
     It runs its own asyncio event loop in a background thread, so it works from sync tests and
@@ -211,17 +211,6 @@ class CountingProxy:
         thread.join()
         loop.close()
         self._loop, self._thread, self._server, self._port = None, None, None, None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _record(self, request: ProxiedRequest) -> None:
         with self._lock:
