@@ -10,8 +10,8 @@ import pytest
 
 import obstac
 from obstac import StoreCache
-from obstac.recipes import azure, http
-from obstac.testing import AzuriteServer, RangeHTTPServer
+from obstac.recipes import azure, http, s3
+from obstac.testing import AzuriteServer, MotoServer, RangeHTTPServer
 from obstac.testing.http_origin import RecordedRequest, Response
 from tests.conftest import FAST_RETRY, Backend
 
@@ -158,3 +158,34 @@ def test_userinfo_password_is_sent_as_basic_auth_and_never_shown(
 def test_not_found_on_a_local_file(tmp_path: object) -> None:
     with pytest.raises(obstac.AssetNotFoundError, match="no object at"):
         obstac.open_asset(f"{tmp_path}/missing.tif").read()
+
+
+def test_wrong_s3_secret_names_the_credential_to_set(
+    moto_auth_server: MotoServer, store_cache: StoreCache
+) -> None:
+    keys = moto_auth_server.keys
+    assert keys is not None
+    moto_auth_server.create_bucket("private-bucket")
+    moto_auth_server.put("private-bucket", "a/b.tif", b"signed bytes")
+    good = s3(
+        endpoint=moto_auth_server.url,
+        access_key_id=keys.access_key_id,
+        secret_access_key=keys.secret_access_key,
+        retry_config=FAST_RETRY,
+    )
+    href = "s3://private-bucket/a/b.tif"
+    assert bytes(obstac.open_asset(href, recipe=good, cache=store_cache).read()) == b"signed bytes"
+    wrong_secret = "wR0ng/secret+KEY-value-0123456789abcdef"
+    wrong = s3(
+        endpoint=moto_auth_server.url,
+        access_key_id=keys.access_key_id,
+        secret_access_key=wrong_secret,
+        retry_config=FAST_RETRY,
+    )
+    with pytest.raises(obstac.CredentialsError) as caught:
+        obstac.open_asset(href, recipe=wrong, cache=store_cache).read()
+    message = str(caught.value)
+    assert "AWS_SECRET_ACCESS_KEY" in message
+    assert "secret_access_key=" in message
+    assert wrong_secret not in message
+    assert wrong_secret not in repr(wrong)

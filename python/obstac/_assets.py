@@ -7,7 +7,7 @@ the rest of obstac never branches on input types.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeAlias
@@ -39,6 +39,7 @@ class AssetInfo:
         key: The asset's key in its item, when known.
         item_id: The owning item's id, when known.
         collection_id: The owning item's collection, when known.
+        base: The href relative hrefs (``alternate`` ones too) resolve against.
     """
 
     href: str = field(repr=False)
@@ -46,6 +47,24 @@ class AssetInfo:
     key: str | None = None
     item_id: str | None = None
     collection_id: str | None = None
+    base: str | None = field(default=None, repr=False)
+
+    @property
+    def alternate_hrefs(self) -> list[str]:
+        """The absolute hrefs of the asset's ``alternate`` entries, in their order."""
+        alternates = self.fields.get("alternate")
+        if not isinstance(alternates, Mapping):
+            return []
+        hrefs = []
+        for alternate in alternates.values():
+            href = alternate.get("href") if isinstance(alternate, Mapping) else None
+            if isinstance(href, str) and href.strip():
+                hrefs.append(resolve_href(href.strip(), self.base or self.href))
+        return hrefs
+
+    def with_href(self, href: str) -> AssetInfo:
+        """The same asset read from another href (one of its alternates)."""
+        return replace(self, href=href)
 
     @property
     def storage_options(self) -> Mapping[str, Any] | None:
@@ -81,7 +100,7 @@ def asset_info(asset: AssetLike, *, base: str | None = None) -> AssetInfo:
                 f"the asset dict has no usable 'href' (keys: {sorted(asset)[:10]})"
             )
         fields = {k: v for k, v in asset.items() if k != "href"}
-        return AssetInfo(href=resolve_href(href.strip(), base), fields=fields)
+        return AssetInfo(href=resolve_href(href.strip(), base), fields=fields, base=base)
     if isinstance(asset, str):
         if not asset.strip():
             raise UnsupportedHrefError("empty href '': an asset needs an href to read")
@@ -116,6 +135,7 @@ def _from_pystac(asset: pystac.Asset, base: str | None) -> AssetInfo:
         key=key,
         item_id=item_id,
         collection_id=collection_id,
+        base=self_href,
     )
 
 

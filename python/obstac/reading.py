@@ -81,8 +81,8 @@ class AssetReader:
 
     @property
     def href(self) -> str:
-        """The absolute href being read."""
-        return self._info.href
+        """The absolute href being read (an ``alternate`` one when the primary was unreadable)."""
+        return self._location.href
 
     @property
     def store(self) -> ObjectStore:
@@ -136,13 +136,15 @@ class AssetReader:
     def read(self) -> Bytes:
         """The whole object, as obstore's zero-copy ``Bytes`` (one GET)."""
         with self._errors():
-            return obstore.get(self._store, self.path).bytes()
+            data = obstore.get(self._store, self.path).bytes()
+        return self._checked(data)
 
     async def read_async(self) -> Bytes:
         """Async twin of :meth:`read`."""
         with self._errors():
             result = await obstore.get_async(self._store, self.path)
-            return await result.bytes_async()
+            data = await result.bytes_async()
+        return self._checked(data)
 
     def read_range(self, start: int, end: int | None = None) -> Bytes:
         """Bytes ``[start, end)``; to the end when ``end`` is None; a suffix when ``start < 0``.
@@ -154,8 +156,9 @@ class AssetReader:
             _check_range(start, end, self._location)
         try:
             if end is not None:
-                return obstore.get_range(self._store, self.path, start=start, end=end)
-            return obstore.get(self._store, self.path, options=_open_range(start)).bytes()
+                data = obstore.get_range(self._store, self.path, start=start, end=end)
+            else:
+                data = obstore.get(self._store, self.path, options=_open_range(start)).bytes()
         except obstore.exceptions.NotSupportedError:
             if start >= 0 or end is not None:
                 raise self._translate_range_error(start, self._size_or_none()) from None
@@ -164,6 +167,7 @@ class AssetReader:
             return self.read_range(max(0, size + start), size) if size else _EMPTY
         except (obstore.exceptions.BaseError, OSError) as error:
             raise self._translate(error, start, self._size_or_none) from None
+        return self._checked(data) if start <= 0 else data
 
     async def read_range_async(self, start: int, end: int | None = None) -> Bytes:
         """Async twin of :meth:`read_range`."""
@@ -171,9 +175,12 @@ class AssetReader:
             _check_range(start, end, self._location)
         try:
             if end is not None:
-                return await obstore.get_range_async(self._store, self.path, start=start, end=end)
-            result = await obstore.get_async(self._store, self.path, options=_open_range(start))
-            return await result.bytes_async()
+                data = await obstore.get_range_async(self._store, self.path, start=start, end=end)
+            else:
+                options = _open_range(start)
+                data = await (
+                    await obstore.get_async(self._store, self.path, options=options)
+                ).bytes_async()
         except obstore.exceptions.NotSupportedError:
             size = await self._size_or_none_async()
             if start >= 0 or end is not None:
@@ -183,6 +190,7 @@ class AssetReader:
         except (obstore.exceptions.BaseError, OSError) as error:
             size = await self._size_or_none_async() if _is_range_refusal(error) else None
             raise self._translate(error, start, lambda: size) from None
+        return self._checked(data) if start <= 0 else data
 
     def read_ranges(self, starts: Sequence[int], ends: Sequence[int]) -> list[Bytes]:
         """Many ranges at once; obstore merges ranges within 1 MiB into one request.
@@ -192,18 +200,22 @@ class AssetReader:
         """
         _check_ranges(starts, ends, self._location)
         try:
-            return obstore.get_ranges(self._store, self.path, starts=starts, ends=ends)
+            chunks = obstore.get_ranges(self._store, self.path, starts=starts, ends=ends)
         except (obstore.exceptions.BaseError, OSError) as error:
             raise self._translate(error, max(starts, default=0), self._size_or_none) from None
+        return self._checked_chunks(starts, chunks)
 
     async def read_ranges_async(self, starts: Sequence[int], ends: Sequence[int]) -> list[Bytes]:
         """Async twin of :meth:`read_ranges`."""
         _check_ranges(starts, ends, self._location)
         try:
-            return await obstore.get_ranges_async(self._store, self.path, starts=starts, ends=ends)
+            chunks = await obstore.get_ranges_async(
+                self._store, self.path, starts=starts, ends=ends
+            )
         except (obstore.exceptions.BaseError, OSError) as error:
             size = await self._size_or_none_async() if _is_range_refusal(error) else None
             raise self._translate(error, max(starts, default=0), lambda: size) from None
+        return self._checked_chunks(starts, chunks)
 
     def open(self, *, buffer_size: int = DEFAULT_FILE_BUFFER) -> AssetFile:
         """A seekable, read-only binary file over the object (``rasterio.open(f)`` accepts it).
@@ -214,6 +226,19 @@ class AssetReader:
         with self._errors():
             handle = obstore.open_reader(self._store, self.path, buffer_size=buffer_size)
         return AssetFile(handle, name=self._location.safe_href, errors=self._errors)
+
+    def _checked(self, data: Bytes) -> Bytes:
+        """``data`` after the recipe's body check (e.g. no HTML login page) on its start."""
+        if self._route.check_body is not None:
+            self._route.check_body(bytes(memoryview(data)[:_CHECKED_PREFIX]))
+        return data
+
+    def _checked_chunks(self, starts: Sequence[int], chunks: list[Bytes]) -> list[Bytes]:
+        """Run the body check on the chunk that starts the object, if one was read."""
+        for start, chunk in zip(starts, chunks, strict=True):
+            if start == 0:
+                self._checked(chunk)
+        return chunks
 
     def _size_or_none(self) -> int | None:
         """The size if a HEAD can tell it, else None (used only to explain a failed range)."""
@@ -274,6 +299,8 @@ class AssetReader:
 
 
 _EMPTY = obstore.Bytes(b"")
+_CHECKED_PREFIX = 512
+"""How many leading bytes a recipe's body check sees (enough to recognise an HTML page)."""
 
 
 def _open_range(start: int) -> obstore.GetOptions:

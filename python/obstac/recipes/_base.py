@@ -20,7 +20,15 @@ if TYPE_CHECKING:
     from obstac._assets import AssetInfo
     from obstac.hrefs import Location
 
-__all__ = ["Recipe", "Route", "env_source", "frozen_items", "require_bucket"]
+__all__ = [
+    "ProviderRecipe",
+    "Recipe",
+    "Route",
+    "env_source",
+    "frozen_items",
+    "html_login_check",
+    "require_bucket",
+]
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,11 @@ class Route:
         credential_source: Where credentials come from, never their value
             (e.g. ``"anonymous"``, ``"parameter access_key_id"``, ``"env AWS_ACCESS_KEY_ID"``).
         credential_hint: What the user should set when the store refuses access.
+        credentials_available: False when the recipe already knows it lacks what this asset
+            needs (requester-pays with no AWS keys, CDSE with no S3 keys, ...). Selection then
+            tries the asset's ``alternate`` hrefs before settling on this route.
+        check_body: Called with the first bytes of every successful read; raises when they are
+            not the asset (e.g. an HTML login page served with 200 in place of data).
     """
 
     recipe: str
@@ -45,6 +58,8 @@ class Route:
     store_description: str
     credential_source: str
     credential_hint: str
+    credentials_available: bool = True
+    check_body: Callable[[bytes], None] | None = field(default=None, repr=False, compare=False)
 
 
 @runtime_checkable
@@ -62,6 +77,20 @@ class Recipe(Protocol):
 
     def route(self, location: Location, asset: AssetInfo) -> Route:
         """The store and path to read ``location`` with (no request is made)."""
+        ...
+
+
+@runtime_checkable
+class ProviderRecipe(Recipe, Protocol):
+    """A recipe for one data provider, which obstac can pick by itself.
+
+    ``handles`` says what the recipe *can* serve when a user passes it explicitly; ``claims``
+    says what it should serve when nobody chose: its provider's hosts, buckets and item
+    metadata.
+    """
+
+    def claims(self, location: Location, asset: AssetInfo) -> bool:
+        """Whether this asset belongs to this provider (no request is made)."""
         ...
 
 
@@ -91,3 +120,27 @@ def require_bucket(location: Location, recipe: str) -> str:
             recipe=recipe,
         )
     return location.bucket
+
+
+_HTML_MARKERS = (b"<!doctype html", b"<html", b"<head", b"<!--")
+
+
+def html_login_check(recipe: str, href: str, hint: str) -> Callable[[bytes], None]:
+    """A ``Route.check_body`` that refuses an HTML page served in place of the data.
+
+    Portals that want a login often answer 200 with their login page; obstore takes that as the
+    object's bytes. This check turns it into a :class:`~obstac.errors.CredentialsError`.
+    """
+
+    def check(prefix: bytes) -> None:
+        if prefix.lstrip()[:64].lower().startswith(_HTML_MARKERS):
+            from obstac.errors import CredentialsError
+
+            raise CredentialsError(
+                f"the server sent an HTML page (most likely a login page) instead of the data "
+                f"for {href!r} (recipe {recipe!r}): {hint}",
+                href=href,
+                recipe=recipe,
+            )
+
+    return check

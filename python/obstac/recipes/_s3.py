@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from obstac._assets import AssetInfo
     from obstac.hrefs import Location
 
-__all__ = ["S3Recipe", "s3"]
+__all__ = ["S3Recipe", "requester_pays_of", "s3"]
 
 DEFAULT_REGION = "us-east-1"
 _HINT = (
@@ -82,7 +82,7 @@ class S3Recipe:
         """An ``S3Store`` for the location's bucket and region; the key as path."""
         bucket = require_bucket(location, self.name)
         region = self.region_for(location, asset)
-        requester_pays = self.requester_pays
+        requester_pays = self.requester_pays or requester_pays_of(asset)
         source = self.credential_source()
         unsigned = source.startswith("anonymous")
 
@@ -127,6 +127,8 @@ class S3Recipe:
             ),
             credential_source=source,
             credential_hint=_HINT,
+            # Requester-pays buckets refuse unsigned requests: someone must be billed.
+            credentials_available=not (requester_pays and unsigned),
         )
 
     def __repr__(self) -> str:
@@ -134,6 +136,22 @@ class S3Recipe:
             f"S3Recipe(endpoint={self.endpoint!r}, region={self.region!r}, "
             f"credentials={self.credential_source()!r}, requester_pays={self.requester_pays})"
         )
+
+
+def requester_pays_of(asset: AssetInfo) -> bool:
+    """Whether the asset or its item says its bucket is requester-pays.
+
+    Reads ``storage:requester_pays`` (storage extension v1) and the ``requester_pays`` of the
+    ``storage:schemes`` entries the asset refers to (v2).
+    """
+    if asset.fields.get("storage:requester_pays") is True:
+        return True
+    schemes = asset.fields.get("storage:schemes")
+    refs = asset.fields.get("storage:refs")
+    if isinstance(schemes, dict):
+        chosen = [schemes.get(ref) for ref in refs] if isinstance(refs, list) else schemes.values()
+        return any(isinstance(s, dict) and s.get("requester_pays") is True for s in chosen)
+    return False
 
 
 def s3(

@@ -12,24 +12,32 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-from obstac.errors import RecipeError
+from obstac.errors import ObstacError, RecipeError
 from obstac.hrefs import Location, StoreKind, parse_href
 from obstac.recipes._azure import azure
 from obstac.recipes._base import Recipe, Route
 from obstac.recipes._gcs import gcs
 from obstac.recipes._http import http
 from obstac.recipes._local import local
+from obstac.recipes._providers import default_providers
 from obstac.recipes._s3 import s3
 
 if TYPE_CHECKING:
     from obstac._assets import AssetInfo, AssetLike
 
-__all__ = ["Explanation", "default_recipe", "explain", "locate", "route_asset"]
+__all__ = [
+    "Explanation",
+    "auto_recipe",
+    "default_recipe",
+    "explain",
+    "locate",
+    "route_asset",
+]
 
 
 @cache
 def default_recipe(kind: StoreKind) -> Recipe:
-    """The recipe used for a store kind when no explicit recipe serves the asset."""
+    """The generic recipe used for a store kind when no provider claims the asset."""
     factories: dict[StoreKind, Callable[[], Recipe]] = {
         StoreKind.S3: s3,
         StoreKind.AZURE: azure,
@@ -45,18 +53,22 @@ def locate(info: AssetInfo) -> Location:
     return parse_href(info.href, storage_options=info.storage_options)
 
 
-def route_asset(
-    info: AssetInfo,
-    *,
-    recipe: Recipe | None = None,
-    recipes: Sequence[Recipe] = (),
-) -> tuple[Location, Route]:
-    """Pick the recipe for an asset and let it route the asset to a store and path.
+def auto_recipe(location: Location, info: AssetInfo) -> Recipe:
+    """The recipe obstac picks by itself: the first provider claiming the asset, else generic.
 
-    Raises:
-        RecipeError: ``recipe`` was given but cannot serve this href.
-        UnsupportedHrefError: The href cannot be parsed.
+    Providers look at the href's host or bucket and at item metadata (``storage:*``,
+    ``auth:schemes``); they are built from the environment (``PC_SDK_SUBSCRIPTION_KEY``,
+    ``EARTHDATA_TOKEN``, ...), so no argument is needed for the common case.
     """
+    for provider in default_providers():
+        if provider.claims(location, info):
+            return provider
+    return default_recipe(location.kind)
+
+
+def _route_one(
+    info: AssetInfo, recipe: Recipe | None, recipes: Sequence[Recipe]
+) -> tuple[Location, Route]:
     location = locate(info)
     if recipe is not None:
         if not recipe.handles(location, info):
@@ -71,7 +83,37 @@ def route_asset(
     for candidate in recipes:
         if candidate.handles(location, info):
             return location, candidate.route(location, info)
-    return location, default_recipe(location.kind).route(location, info)
+    return location, auto_recipe(location, info).route(location, info)
+
+
+def route_asset(
+    info: AssetInfo,
+    *,
+    recipe: Recipe | None = None,
+    recipes: Sequence[Recipe] = (),
+) -> tuple[Location, Route]:
+    """Pick the recipe for an asset and let it route the asset to a store and path.
+
+    Order: the explicit ``recipe``; else the first of ``recipes`` that serves the href; else a
+    provider that claims it (host, bucket, ``storage:*``, ``auth:schemes``); else the generic
+    recipe of its store kind. When that route lacks the credentials it needs, the asset's
+    ``alternate`` hrefs are tried in order and the first readable one wins.
+
+    Raises:
+        RecipeError: ``recipe`` was given but cannot serve this href.
+        UnsupportedHrefError: The href cannot be parsed.
+    """
+    primary = _route_one(info, recipe, recipes)
+    if primary[1].credentials_available:
+        return primary
+    for href in info.alternate_hrefs:
+        try:
+            alternate = _route_one(info.with_href(href), recipe, recipes)
+        except ObstacError:
+            continue
+        if alternate[1].credentials_available:
+            return alternate
+    return primary
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from obstac.testing.env import (
 )
 from obstac.testing.gcs import GCSDouble
 from obstac.testing.http_origin import RangeHTTPServer, RecordedRequest, Response, StoredObject
-from obstac.testing.moto import ACCESS_KEY_ID, SECRET_ACCESS_KEY, MotoServer
+from obstac.testing.moto import ACCESS_KEY_ID, SECRET_ACCESS_KEY, AwsKeys, MotoServer
 from obstac.testing.proxy import CountingProxy, ProxiedRequest
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "ACCOUNT_NAME",
     "CLOUD_ENV_PREFIXES",
     "SECRET_ACCESS_KEY",
+    "AwsKeys",
     "AzuriteServer",
     "CountingProxy",
     "GCSDouble",

@@ -11,13 +11,17 @@ Read it back with obstore, path-style, through the server's URL::
         client_options={"allow_http": True},
     )
 
-moto accepts any credentials unless auth enforcement is switched on (it is not, here).
+moto accepts any credentials until :meth:`MotoServer.enforce_auth` is called; from then on
+only the IAM keys it returns (or STS credentials derived from them) are accepted, and
+``client()`` signs with them. Start a separate server for enforced auth: the switch is global.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import urllib.request
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Self, cast
 
 from obstac.testing._lifecycle import Service
@@ -42,6 +46,29 @@ _STARTUP_TIMEOUT = 60.0
 """Seconds to wait for moto to listen: it starts in about 2 s, more on a loaded CI machine."""
 
 
+_ALLOW_ALL = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+    }
+)
+
+
+@dataclass(frozen=True)
+class AwsKeys:
+    """An IAM user's long-term keys on a moto server with auth enforced.
+
+    Attributes:
+        access_key_id: The access key id.
+        secret_access_key: The secret key (kept out of ``repr``).
+        user_arn: The user's ARN (what a role's trust policy names).
+    """
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    user_arn: str
+
+
 class MotoServer(Service):
     """moto's S3 server on a free 127.0.0.1 port.
 
@@ -60,6 +87,7 @@ class MotoServer(Service):
             port: The 127.0.0.1 port to listen on; None picks a free one.
         """
         chosen = port if port is not None else free_port()
+        self._keys: AwsKeys | None = None
         self._process = ServerProcess(
             [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(chosen)],
             port=chosen,
@@ -94,6 +122,49 @@ class MotoServer(Service):
         """Stop moto. Safe to call twice."""
         self._process.stop()
 
+    @property
+    def keys(self) -> AwsKeys | None:
+        """The admin keys once :meth:`enforce_auth` ran, else None (any key is accepted)."""
+        return self._keys
+
+    def enforce_auth(self, user: str = "obstac-admin") -> AwsKeys:
+        """Create an all-powerful IAM user, then make moto check every signature.
+
+        After this, unsigned requests, unknown keys and wrong secrets are refused (moto answers
+        403 for bad signatures and, for unsigned requests, 500). ``client()`` signs with the
+        returned keys. moto still does not check STS expiry nor requester-pays: doubles that
+        must prove those enforce them in front of moto.
+
+        Returns:
+            The user's keys.
+        """
+        if self._keys is not None:
+            return self._keys
+        import boto3
+
+        with cleared_cloud_env():
+            iam = boto3.client(
+                "iam",
+                endpoint_url=self.url,
+                region_name=DEFAULT_REGION,
+                aws_access_key_id=ACCESS_KEY_ID,
+                aws_secret_access_key=SECRET_ACCESS_KEY,
+            )
+        created = iam.create_user(UserName=user)["User"]
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        policy = iam.create_policy(PolicyName=f"{user}-all", PolicyDocument=_ALLOW_ALL)
+        iam.attach_user_policy(UserName=user, PolicyArn=policy["Policy"]["Arn"])
+        request = urllib.request.Request(
+            f"{self.url}/moto-api/reset-auth",
+            data=b"0",
+            method="POST",
+            headers={"Content-Type": "text/plain"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+        self._keys = AwsKeys(key["AccessKeyId"], key["SecretAccessKey"], created["Arn"])
+        return self._keys
+
     def client(self, region: str = DEFAULT_REGION) -> S3Client:
         """Return a boto3 S3 client for this server, path-style, with the test credentials.
 
@@ -116,8 +187,10 @@ class MotoServer(Service):
                 "s3",
                 endpoint_url=self.url,
                 region_name=region,
-                aws_access_key_id=ACCESS_KEY_ID,
-                aws_secret_access_key=SECRET_ACCESS_KEY,
+                aws_access_key_id=self._keys.access_key_id if self._keys else ACCESS_KEY_ID,
+                aws_secret_access_key=(
+                    self._keys.secret_access_key if self._keys else SECRET_ACCESS_KEY
+                ),
                 config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
             )
         return client

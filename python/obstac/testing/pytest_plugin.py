@@ -53,3 +53,11 @@ def gcs_double() -> Iterator[GCSDouble]:
     """The GCS XML-API read double, running for the whole session."""
     with GCSDouble() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def moto_auth_server() -> Iterator[MotoServer]:
+    """A second moto server that checks every signature (IAM keys in ``.keys``)."""
+    with MotoServer() as server:
+        server.enforce_auth()
+        yield server

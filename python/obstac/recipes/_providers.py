@@ -1,0 +1,40 @@
+"""The provider recipes obstac may pick by itself, in the order it asks them.
+
+Each entry builds a provider recipe from the environment alone. The list is rebuilt only when
+one of the environment variables the providers read changes, so stores (and their connections
+and credentials) are reused across calls.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import lru_cache
+
+from obstac.recipes._base import ProviderRecipe
+
+__all__ = ["PROVIDER_ENV_VARS", "PROVIDER_FACTORIES", "default_providers"]
+
+PROVIDER_FACTORIES: list[Callable[[], ProviderRecipe]] = []
+"""Factories of the providers, most specific first (a provider owning a host before one that
+only recognises metadata)."""
+
+PROVIDER_ENV_VARS: tuple[str, ...] = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_EXECUTION_ENV",
+)
+"""Every environment variable a provider factory reads; a change rebuilds the providers."""
+
+
+def default_providers() -> tuple[ProviderRecipe, ...]:
+    """The provider recipes as the current environment configures them."""
+    return _providers(tuple(os.environ.get(name) for name in PROVIDER_ENV_VARS))
+
+
+@lru_cache(maxsize=4)
+def _providers(env: tuple[str | None, ...]) -> tuple[ProviderRecipe, ...]:
+    del env  # only the cache key: the factories read the environment themselves
+    return tuple(factory() for factory in PROVIDER_FACTORIES)
