@@ -7,6 +7,7 @@ obstore as they are: ``read_ranges`` lets obstore coalesce nearby ranges into fe
 
 from __future__ import annotations
 
+import asyncio
 import io
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -60,8 +61,8 @@ def open_asset(
     """
     info = asset_info(asset, base=base)
     location, route = route_asset(info, recipe=recipe, recipes=recipes)
-    store = (cache if cache is not None else default_store_cache()).get(route)
-    return AssetReader(info=info, location=location, route=route, store=store)
+    store_cache = cache if cache is not None else default_store_cache()
+    return AssetReader(info=info, location=location, route=route, cache=store_cache)
 
 
 class AssetReader:
@@ -71,13 +72,42 @@ class AssetReader:
     the end, and a negative ``start`` with no ``end`` reads the last ``-start`` bytes.
     """
 
-    def __init__(self, *, info: AssetInfo, location: Location, route: Route, store: ObjectStore):
+    def __init__(
+        self, *, info: AssetInfo, location: Location, route: Route, cache: StoreCache
+    ) -> None:
         self._info = info
         self._location = location
-        self._route = route
-        self._store = store
+        self._cache = cache
+        self._planned = route
+        self._active: tuple[Route, ObjectStore] | None = None
+        self._resolve_lock = threading.Lock()
+        if route.resolve is None:
+            self._active = (route, cache.get(route))
         self._size: int | None = None
         self._size_lock = threading.Lock()
+
+    @property
+    def _route(self) -> Route:
+        return self._resolved()[0]
+
+    @property
+    def _store(self) -> ObjectStore:
+        return self._resolved()[1]
+
+    def _resolved(self) -> tuple[Route, ObjectStore]:
+        """The route and store reads use; a route with ``resolve`` is resolved once, here."""
+        if self._active is None:
+            with self._resolve_lock:
+                if self._active is None:
+                    resolve = self._planned.resolve
+                    route = resolve() if resolve is not None else self._planned
+                    self._active = (route, self._cache.get(route))
+        return self._active
+
+    async def _resolved_async(self) -> None:
+        """Resolve in a worker thread, so a resolving request never blocks the event loop."""
+        if self._active is None:
+            await asyncio.to_thread(self._resolved)
 
     @property
     def href(self) -> str:
@@ -102,7 +132,7 @@ class AssetReader:
     @property
     def recipe(self) -> str:
         """The name of the recipe that routed this asset."""
-        return self._route.recipe
+        return self._planned.recipe
 
     @property
     def size(self) -> int:
@@ -122,6 +152,7 @@ class AssetReader:
 
     async def head_async(self) -> obstore.ObjectMeta:
         """Async twin of :meth:`head`."""
+        await self._resolved_async()
         with self._errors():
             meta = await obstore.head_async(self._store, self.path)
         self._size = meta["size"]
@@ -141,6 +172,7 @@ class AssetReader:
 
     async def read_async(self) -> Bytes:
         """Async twin of :meth:`read`."""
+        await self._resolved_async()
         with self._errors():
             result = await obstore.get_async(self._store, self.path)
             data = await result.bytes_async()
@@ -171,6 +203,7 @@ class AssetReader:
 
     async def read_range_async(self, start: int, end: int | None = None) -> Bytes:
         """Async twin of :meth:`read_range`."""
+        await self._resolved_async()
         if end is not None:
             _check_range(start, end, self._location)
         try:
@@ -207,6 +240,7 @@ class AssetReader:
 
     async def read_ranges_async(self, starts: Sequence[int], ends: Sequence[int]) -> list[Bytes]:
         """Async twin of :meth:`read_ranges`."""
+        await self._resolved_async()
         _check_ranges(starts, ends, self._location)
         try:
             chunks = await obstore.get_ranges_async(
@@ -292,9 +326,10 @@ class AssetReader:
             ) from None
 
     def __repr__(self) -> str:
+        route = self._active[0] if self._active is not None else self._planned
         return (
             f"AssetReader(href={redact_url(self.href)!r}, recipe={self.recipe!r}, "
-            f"store={self._route.store_description}, path={self.path!r})"
+            f"store={route.store_description}, path={route.path!r})"
         )
 
 

@@ -49,6 +49,9 @@ class Route:
             tries the asset's ``alternate`` hrefs before settling on this route.
         check_body: Called with the first bytes of every successful read; raises when they are
             not the asset (e.g. an HTML login page served with 200 in place of data).
+        resolve: Called once, before the first read (in a worker thread from async code), to
+            return the route to actually read. For recipes that must look before they leap,
+            e.g. follow a redirect by hand so a token header never leaves its origin.
     """
 
     recipe: str
@@ -60,6 +63,7 @@ class Route:
     credential_hint: str
     credentials_available: bool = True
     check_body: Callable[[bytes], None] | None = field(default=None, repr=False, compare=False)
+    resolve: Callable[[], Route] | None = field(default=None, repr=False, compare=False)
 
 
 @runtime_checkable
