@@ -27,6 +27,7 @@ __all__ = [
     "RecipeError",
     "RemoteError",
     "UnsupportedHrefError",
+    "status_of",
     "translate_store_error",
 ]
 
@@ -91,8 +92,9 @@ _STATUS = re.compile(r"(?:status code: |status: )(\d{3})")
 _MAX_DETAIL = 300
 
 
-def _status_of(text: str) -> int | None:
-    match = _STATUS.search(text)
+def status_of(error: BaseException | str) -> int | None:
+    """The HTTP status code an obstore error message reports, if any."""
+    match = _STATUS.search(str(error))
     return int(match.group(1)) if match else None
 
 
@@ -119,7 +121,7 @@ def translate_store_error(
 
     shown = redact_url(href)
     detail = _detail(error)
-    status = _status_of(str(error))
+    status = status_of(error)
     if isinstance(error, ObstacError):
         return error
     if isinstance(error, FileNotFoundError) or status == 404:

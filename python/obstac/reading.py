@@ -18,7 +18,13 @@ import obstore
 
 from obstac._assets import AssetInfo, AssetLike, asset_info
 from obstac._redact import redact_url
-from obstac.errors import InvalidRangeError, ObstacError, RemoteError, translate_store_error
+from obstac.errors import (
+    InvalidRangeError,
+    ObstacError,
+    RemoteError,
+    status_of,
+    translate_store_error,
+)
 from obstac.recipes._select import route_asset
 from obstac.stores import StoreCache, default_store_cache
 
@@ -291,10 +297,12 @@ class AssetReader:
         self, error: BaseException, start: int, size: Callable[[], int | None]
     ) -> ObstacError:
         """An obstac error for a failed range read; a refused range is checked against size."""
+        if isinstance(error, ObstacError):
+            return error
         if _is_range_refusal(error):
             return self._translate_range_error(start, size())
         return translate_store_error(
-            error, href=self.href, recipe=self.recipe, credential_hint=self._route.credential_hint
+            error, href=self.href, recipe=self.recipe, credential_hint=self._planned.credential_hint
         )
 
     def _translate_range_error(self, start: int, size: int | None) -> ObstacError:
@@ -322,7 +330,7 @@ class AssetReader:
                 error,
                 href=self.href,
                 recipe=self.recipe,
-                credential_hint=self._route.credential_hint,
+                credential_hint=self._planned.credential_hint,
             ) from None
 
     def __repr__(self) -> str:
@@ -350,11 +358,10 @@ def _is_range_refusal(error: BaseException) -> bool:
     obstore reports a 416 as a status error for S3/Azure, but as "non-partial response" or
     "not supported" for HTTP and GCS.
     """
-    text = str(error)
     return (
         isinstance(error, obstore.exceptions.NotSupportedError)
-        or "non-partial response" in text
-        or "416" in text.split("\n", 1)[0]
+        or "non-partial response" in str(error)
+        or status_of(error) == 416
     )
 
 

@@ -10,26 +10,33 @@ With no recipe given, obstac picks one from the href (see :func:`explain`).
 """
 
 from obstac.recipes._azure import AzureRecipe, azure
-from obstac.recipes._base import Recipe, Route
+from obstac.recipes._base import ProviderRecipe, Recipe, Route
+from obstac.recipes._dlr import DLRRecipe, dlr
 from obstac.recipes._gcs import GCSRecipe, gcs
 from obstac.recipes._http import HTTPRecipe, http
 from obstac.recipes._local import LocalRecipe, local
 from obstac.recipes._s3 import S3Recipe, s3
 from obstac.recipes._select import Explanation, explain
+from obstac.recipes._sharinghub import SharingHubRecipe, sharinghub
 
 __all__ = [
     "AzureRecipe",
+    "DLRRecipe",
     "Explanation",
     "GCSRecipe",
     "HTTPRecipe",
     "LocalRecipe",
+    "ProviderRecipe",
     "Recipe",
     "Route",
     "S3Recipe",
+    "SharingHubRecipe",
     "azure",
+    "dlr",
     "explain",
     "gcs",
     "http",
     "local",
     "s3",
+    "sharinghub",
 ]

@@ -12,10 +12,15 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from obstac.recipes._base import ProviderRecipe
+from obstac.recipes._dlr import dlr
+from obstac.recipes._sharinghub import sharinghub
 
 __all__ = ["PROVIDER_ENV_VARS", "PROVIDER_FACTORIES", "default_providers"]
 
-PROVIDER_FACTORIES: list[Callable[[], ProviderRecipe]] = []
+PROVIDER_FACTORIES: tuple[Callable[[], ProviderRecipe], ...] = (
+    dlr,
+    sharinghub,
+)
 """Factories of the providers, most specific first (a provider owning a host before one that
 only recognises metadata)."""
 
@@ -25,6 +30,13 @@ PROVIDER_ENV_VARS: tuple[str, ...] = (
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
     "AWS_EXECUTION_ENV",
+    "HOME",
+    "NETRC",
+    "DLR_USERNAME",
+    "DLR_PASSWORD",
+    "SHARINGHUB_TOKEN",
+    "CI_JOB_TOKEN",
+    "SHARINGHUB_URL",
 )
 """Every environment variable a provider factory reads; a change rebuilds the providers."""
 
