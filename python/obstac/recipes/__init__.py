@@ -11,17 +11,22 @@ With no recipe given, obstac picks one from the href (see :func:`explain`).
 
 from obstac.recipes._azure import AzureRecipe, azure
 from obstac.recipes._base import ProviderRecipe, Recipe, Route
+from obstac.recipes._cdse import CDSERecipe, cdse
 from obstac.recipes._dlr import DLRRecipe, dlr
+from obstac.recipes._earth_search import EarthSearchRecipe, earth_search
 from obstac.recipes._gcs import GCSRecipe, gcs
 from obstac.recipes._http import HTTPRecipe, http
 from obstac.recipes._local import LocalRecipe, local
 from obstac.recipes._s3 import S3Recipe, s3
 from obstac.recipes._select import Explanation, explain
 from obstac.recipes._sharinghub import SharingHubRecipe, sharinghub
+from obstac.recipes._usgs_astrogeology import UsgsAstrogeologyRecipe, usgs_astrogeology
 
 __all__ = [
     "AzureRecipe",
+    "CDSERecipe",
     "DLRRecipe",
+    "EarthSearchRecipe",
     "Explanation",
     "GCSRecipe",
     "HTTPRecipe",
@@ -31,12 +36,16 @@ __all__ = [
     "Route",
     "S3Recipe",
     "SharingHubRecipe",
+    "UsgsAstrogeologyRecipe",
     "azure",
+    "cdse",
     "dlr",
+    "earth_search",
     "explain",
     "gcs",
     "http",
     "local",
     "s3",
     "sharinghub",
+    "usgs_astrogeology",
 ]

@@ -12,12 +12,18 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from obstac.recipes._base import ProviderRecipe
+from obstac.recipes._cdse import cdse
 from obstac.recipes._dlr import dlr
+from obstac.recipes._earth_search import earth_search
 from obstac.recipes._sharinghub import sharinghub
+from obstac.recipes._usgs_astrogeology import usgs_astrogeology
 
 __all__ = ["PROVIDER_ENV_VARS", "PROVIDER_FACTORIES", "default_providers"]
 
 PROVIDER_FACTORIES: tuple[Callable[[], ProviderRecipe], ...] = (
+    cdse,
+    usgs_astrogeology,
+    earth_search,
     dlr,
     sharinghub,
 )
@@ -37,6 +43,12 @@ PROVIDER_ENV_VARS: tuple[str, ...] = (
     "SHARINGHUB_TOKEN",
     "CI_JOB_TOKEN",
     "SHARINGHUB_URL",
+    "CDSE_S3_ACCESS_KEY",
+    "CDSE_S3_SECRET_KEY",
+    "CDSE_USERNAME",
+    "CDSE_PASSWORD",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
 )
 """Every environment variable a provider factory reads; a change rebuilds the providers."""
 

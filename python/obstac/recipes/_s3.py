@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from obstac._assets import AssetInfo
     from obstac.hrefs import Location
 
-__all__ = ["S3Recipe", "requester_pays_of", "s3"]
+__all__ = ["S3Recipe", "requester_pays_of", "s3", "storage_region_of"]
 
 DEFAULT_REGION = "us-east-1"
 _HINT = (
@@ -60,7 +61,7 @@ class S3Recipe:
 
     def region_for(self, location: Location, asset: AssetInfo) -> str:
         """The host's region, else ``storage:region``, else the recipe's, env, us-east-1."""
-        region = location.region or asset.fields.get("storage:region") or self.region
+        region = location.region or storage_region_of(asset) or self.region
         return str(
             region
             or os.environ.get("AWS_REGION")
@@ -138,6 +139,31 @@ class S3Recipe:
         )
 
 
+def _referenced_schemes(asset: AssetInfo) -> list[Mapping[str, Any]]:
+    """The ``storage:schemes`` entries (storage extension v2) the asset refers to.
+
+    pystac >= 1.12 migrates v1 items (``storage:region`` ...) to v2 when it reads them, so both
+    forms reach recipes.
+    """
+    schemes = asset.fields.get("storage:schemes")
+    if not isinstance(schemes, Mapping):
+        return []
+    refs = asset.fields.get("storage:refs")
+    chosen = [schemes.get(ref) for ref in refs] if isinstance(refs, list) else schemes.values()
+    return [scheme for scheme in chosen if isinstance(scheme, Mapping)]
+
+
+def storage_region_of(asset: AssetInfo) -> str | None:
+    """``storage:region`` (v1), else the region of the storage scheme the asset refers to (v2)."""
+    region = asset.fields.get("storage:region")
+    if isinstance(region, str) and region:
+        return region
+    for scheme in _referenced_schemes(asset):
+        if isinstance(scheme.get("region"), str):
+            return str(scheme["region"])
+    return None
+
+
 def requester_pays_of(asset: AssetInfo) -> bool:
     """Whether the asset or its item says its bucket is requester-pays.
 
@@ -146,12 +172,7 @@ def requester_pays_of(asset: AssetInfo) -> bool:
     """
     if asset.fields.get("storage:requester_pays") is True:
         return True
-    schemes = asset.fields.get("storage:schemes")
-    refs = asset.fields.get("storage:refs")
-    if isinstance(schemes, dict):
-        chosen = [schemes.get(ref) for ref in refs] if isinstance(refs, list) else schemes.values()
-        return any(isinstance(s, dict) and s.get("requester_pays") is True for s in chosen)
-    return False
+    return any(scheme.get("requester_pays") is True for scheme in _referenced_schemes(asset))
 
 
 def s3(
