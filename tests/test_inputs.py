@@ -46,7 +46,7 @@ def test_item_metadata_reaches_the_recipe() -> None:
         },
     )
     explanation = explain(item.assets["data"])
-    assert explanation.recipe == "azure"
+    assert explanation.recipe == "planetary_computer"
     assert "account='cpdataeuwest'" in explanation.store
     assert "container='cpdata'" in explanation.store
     assert explanation.path == "raw/fia/plot.parquet"

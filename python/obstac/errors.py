@@ -129,7 +129,9 @@ def translate_store_error(
             f"no object at {shown} (recipe {recipe!r}): {detail}", href=href, recipe=recipe
         )
     auth_error = (obs_errors.PermissionDeniedError, obs_errors.UnauthenticatedError)
-    if isinstance(error, auth_error) or status in (401, 403):
+    # S3 answers an expired session token with 400 ExpiredToken: an auth failure all the same.
+    expired = "ExpiredToken" in str(error)
+    if isinstance(error, auth_error) or status in (401, 403) or expired:
         return CredentialsError(
             f"access to {shown} was refused (recipe {recipe!r}, HTTP {status or 'auth'}): "
             f"{credential_hint}. Server said: {detail}",

@@ -14,9 +14,13 @@ from obstac.recipes._base import ProviderRecipe, Recipe, Route
 from obstac.recipes._cdse import CDSERecipe, cdse
 from obstac.recipes._dlr import DLRRecipe, dlr
 from obstac.recipes._earth_search import EarthSearchRecipe, earth_search
+from obstac.recipes._earthdata import EarthdataRecipe, earthdata
 from obstac.recipes._gcs import GCSRecipe, gcs
 from obstac.recipes._http import HTTPRecipe, http
 from obstac.recipes._local import LocalRecipe, local
+from obstac.recipes._planetary_computer import PlanetaryComputerRecipe, planetary_computer
+from obstac.recipes._planetary_computer import sign as sign_planetary_computer
+from obstac.recipes._planetary_computer import sign_async as sign_planetary_computer_async
 from obstac.recipes._s3 import S3Recipe, s3
 from obstac.recipes._select import Explanation, explain
 from obstac.recipes._sharinghub import SharingHubRecipe, sharinghub
@@ -27,10 +31,12 @@ __all__ = [
     "CDSERecipe",
     "DLRRecipe",
     "EarthSearchRecipe",
+    "EarthdataRecipe",
     "Explanation",
     "GCSRecipe",
     "HTTPRecipe",
     "LocalRecipe",
+    "PlanetaryComputerRecipe",
     "ProviderRecipe",
     "Recipe",
     "Route",
@@ -41,11 +47,15 @@ __all__ = [
     "cdse",
     "dlr",
     "earth_search",
+    "earthdata",
     "explain",
     "gcs",
     "http",
     "local",
+    "planetary_computer",
     "s3",
     "sharinghub",
+    "sign_planetary_computer",
+    "sign_planetary_computer_async",
     "usgs_astrogeology",
 ]

@@ -23,10 +23,8 @@ from __future__ import annotations
 
 import base64
 import logging
-import netrc
 import os
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -35,6 +33,7 @@ from obstac.errors import AssetNotFoundError, CredentialsError, RemoteError
 from obstac.hrefs import StoreKind
 from obstac.recipes._base import Route, html_login_check
 from obstac.recipes._http import HTTPRecipe
+from obstac.recipes._netrc import netrc_login
 from obstac.recipes._probe import (
     MAX_REDIRECTS,
     ProbeAnswer,
@@ -49,7 +48,7 @@ if TYPE_CHECKING:
     from obstac._assets import AssetInfo
     from obstac.hrefs import Location
 
-__all__ = ["DEFAULT_URL", "DLRRecipe", "dlr", "netrc_credentials"]
+__all__ = ["DEFAULT_URL", "DLRRecipe", "dlr"]
 
 logger = logging.getLogger(__name__)
 
@@ -224,33 +223,6 @@ def _without_userinfo(href: str) -> str:
     return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
-def netrc_credentials(host: str, path: str | os.PathLike[str] | None = None) -> tuple[str, str]:
-    """The ``login`` and ``password`` of ``host`` in a netrc file, or ``("", "")``.
-
-    Args:
-        host: The ``machine`` to look up (a ``default`` entry also counts).
-        path: The netrc file. Default: env ``NETRC``, else ``~/.netrc``.
-
-    A missing or unreadable file counts as no entry; so does a file that does not parse (a
-    warning names the file and line, never its content).
-    """
-    file = Path(path or os.environ.get("NETRC") or Path.home() / ".netrc").expanduser()
-    if not file.is_file():
-        return "", ""
-    try:
-        entry = netrc.netrc(os.fspath(file)).authenticators(host)
-    except netrc.NetrcParseError as error:
-        logger.warning("ignoring netrc file %s: parse error at line %s", file, error.lineno)
-        return "", ""
-    except OSError:
-        return "", ""
-    if entry is None:
-        return "", ""
-    login, _, password = entry
-    register_secret(password)
-    return login or "", password or ""
-
-
 def dlr(
     username: str | None = None,
     password: str | None = None,
@@ -288,7 +260,7 @@ def dlr(
         else:
             source = "parameters and env DLR_USERNAME/DLR_PASSWORD"
     else:
-        login, from_netrc = netrc_credentials(host)
+        login, from_netrc = netrc_login(host, recipe="dlr") or ("", "")
         if from_netrc and (not user or user == login):
             user, secret, source = login, from_netrc, f"netrc (machine {host})"
         elif user or secret:

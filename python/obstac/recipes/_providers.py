@@ -15,13 +15,17 @@ from obstac.recipes._base import ProviderRecipe
 from obstac.recipes._cdse import cdse
 from obstac.recipes._dlr import dlr
 from obstac.recipes._earth_search import earth_search
+from obstac.recipes._earthdata import earthdata
+from obstac.recipes._planetary_computer import planetary_computer
 from obstac.recipes._sharinghub import sharinghub
 from obstac.recipes._usgs_astrogeology import usgs_astrogeology
 
 __all__ = ["PROVIDER_ENV_VARS", "PROVIDER_FACTORIES", "default_providers"]
 
 PROVIDER_FACTORIES: tuple[Callable[[], ProviderRecipe], ...] = (
+    planetary_computer,
     cdse,
+    earthdata,
     usgs_astrogeology,
     earth_search,
     dlr,
@@ -49,6 +53,12 @@ PROVIDER_ENV_VARS: tuple[str, ...] = (
     "CDSE_PASSWORD",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
+    "PC_SDK_SUBSCRIPTION_KEY",
+    "PC_SDK_SAS_URL",
+    "EARTHDATA_TOKEN",
+    "EARTHDATA_USERNAME",
+    "EARTHDATA_PASSWORD",
+    "EARTHDATA_HOST",
 )
 """Every environment variable a provider factory reads; a change rebuilds the providers."""
 
