@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -19,6 +21,21 @@ _STOP_GRACE_SECONDS = 5.0
 """Seconds between SIGTERM and SIGKILL on stop: moto and Azurite exit well within 1 s."""
 
 _LOG_TAIL_BYTES = 2048
+
+# Servers run in their own session (so a Ctrl-C meant for the caller does not hit them first),
+# which also means nothing kills them if the caller forgets. Every live one is remembered here
+# and stopped at interpreter exit: a server started by a thread while the main thread was being
+# interrupted is still stopped.
+_live: set[ServerProcess] = set()
+_live_lock = threading.Lock()
+
+
+@atexit.register
+def _stop_all() -> None:
+    with _live_lock:
+        remaining = list(_live)
+    for server in remaining:
+        server.stop()
 """How much of the server log an error message quotes: enough for a Python or Node traceback."""
 
 _POLL_INTERVAL = 0.05
@@ -121,6 +138,8 @@ class ServerProcess(Service):
             self._terminate()
             self._process = None
             raise
+        with _live_lock:
+            _live.add(self)
         return self
 
     def stop(self) -> None:
@@ -129,6 +148,8 @@ class ServerProcess(Service):
             return
         self._terminate()
         self._process = None
+        with _live_lock:
+            _live.discard(self)
         if self._log_path is not None:
             self._log_path.unlink(missing_ok=True)
             self._log_path = None

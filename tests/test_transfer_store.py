@@ -1,0 +1,169 @@
+"""Store-to-store copies: Azurite -> moto through the engine, with no local file on the way."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import uuid
+from pathlib import Path
+
+import obstore
+import pytest
+from obstore.store import AzureStore, LocalStore, S3Store
+
+import obstac
+from obstac import StoreCache
+from obstac.testing import AzuriteServer, CountingProxy, MotoServer
+from obstac.testing.azurite import ACCOUNT_KEY, ACCOUNT_NAME
+from obstac.testing.moto import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+from obstac.transfer import (
+    ChecksumMismatchError,
+    StoreTarget,
+    TransferJob,
+    TransferOptions,
+    TransferResult,
+    transfer,
+)
+from tests.conftest import Backend
+
+MIB = 1024 * 1024
+DEST_BUCKET = "obstac-mirror"
+OPTIONS = TransferOptions(part_size=5 * MIB, single_get_threshold=5 * MIB)
+"""S3's smallest multipart part is 5 MiB: a 12 MiB object becomes a 3-part upload."""
+
+
+@pytest.fixture(scope="module")
+def dest(moto_server: MotoServer) -> S3Store:
+    moto_server.create_bucket(DEST_BUCKET)
+    return S3Store(
+        DEST_BUCKET,
+        endpoint=moto_server.url,
+        access_key_id=ACCESS_KEY_ID,
+        secret_access_key=SECRET_ACCESS_KEY,
+        region="us-east-1",
+        client_options={"allow_http": True},
+    )
+
+
+@pytest.fixture(scope="module")
+def source(azurite_server: AzuriteServer, azure_backend: Backend) -> AzureStore:
+    return AzureStore(
+        container_name="obstac-read",
+        account_name=ACCOUNT_NAME,
+        account_key=ACCOUNT_KEY,
+        endpoint=azurite_server.endpoint,
+        client_options={"allow_http": True},
+    )
+
+
+def _seed(source: AzureStore, blobs: dict[str, bytes]) -> dict[str, str]:
+    async def put_all() -> None:
+        await asyncio.gather(*(obstore.put_async(source, k, v) for k, v in blobs.items()))
+
+    asyncio.run(put_all())
+    base = f"https://{ACCOUNT_NAME}.blob.core.windows.net/obstac-read"
+    return {key: f"{base}/{key}" for key in blobs}
+
+
+def _jobs(
+    hrefs: dict[str, str],
+    backend: Backend,
+    dest: S3Store,
+    prefix: str,
+    checksums: dict[str, str] | None = None,
+) -> list[TransferJob]:
+    cache = StoreCache()
+    return [
+        TransferJob(
+            id=key,
+            source=obstac.open_asset(href, recipe=backend.recipe, cache=cache),
+            target=StoreTarget(dest, f"{prefix}/{key}", f"s3://{DEST_BUCKET}/{prefix}/{key}"),
+            expected_checksum=(checksums or {}).get(key),
+        )
+        for key, href in hrefs.items()
+    ]
+
+
+def _sha(data: bytes) -> str:
+    return "1220" + hashlib.sha256(data).hexdigest()
+
+
+def test_azurite_to_moto_copies_small_and_large_objects_then_skips(
+    source: AzureStore,
+    dest: S3Store,
+    azure_backend: Backend,
+    azurite_proxy: CountingProxy,
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    rng = random.Random(1)
+    blobs = {f"m-{run}/small-{i}.bin": rng.randbytes(rng.randint(1000, 60_000)) for i in range(20)}
+    blobs[f"m-{run}/large.bin"] = rng.randbytes(12 * MIB + 3)
+    hrefs = _seed(source, blobs)
+    azure_backend.reset()
+
+    results = transfer(_jobs(hrefs, azure_backend, dest, "mirror"), options=OPTIONS)
+
+    assert [r.status for r in results] == ["downloaded"] * len(blobs), [r.error for r in results]
+    by_id = {r.job_id: r for r in results}
+    for key, data in blobs.items():
+        copied = obstore.get(dest, f"mirror/{key}")
+        assert bytes(copied.bytes()) == data
+        assert copied.attributes["obstac_source_etag"] == by_id[key].etag
+    large = by_id[f"m-{run}/large.bin"]
+    assert large.requests == 1 + 3  # one HEAD for the size, then three 5 MiB ranged GETs
+    assert large.checksum == _sha(blobs[f"m-{run}/large.bin"])
+    small = by_id[f"m-{run}/small-0.bin"]
+    assert small.requests == 2  # HEAD (no file:size given) + one GET
+    head = obstore.get(dest, f"mirror/m-{run}/small-0.bin", options={"head": True})
+    assert head.attributes["obstac_source_etag"] == small.etag
+    assert head.attributes["obstac_sha256"] == small.checksum
+    assert head.meta["e_tag"] != small.etag  # a new object, whose own ETag differs
+
+    # Re-run: each copy records its source's ETag; a HEAD of each source proves it current.
+    azurite_proxy.clear()
+    again = transfer(_jobs(hrefs, azure_backend, dest, "mirror"), options=OPTIONS)
+    assert [r.status for r in again] == ["skipped"] * len(blobs)
+    assert azurite_proxy.count("GET") == 0
+    assert azurite_proxy.count("HEAD") == len(blobs)
+
+    # With file:checksum the copy's recorded sha256 proves it without asking the source.
+    azurite_proxy.clear()
+    smalls = {k: v for k, v in hrefs.items() if "small" in k}
+    checksums = {key: _sha(blobs[key]) for key in smalls}
+    third = transfer(_jobs(smalls, azure_backend, dest, "mirror", checksums), options=OPTIONS)
+    assert [r.status for r in third] == ["skipped"] * len(smalls)
+    assert azurite_proxy.count() == 0
+
+
+@pytest.mark.parametrize("size", [40_000, 11 * MIB], ids=["put", "multipart"])
+def test_checksum_mismatch_leaves_no_object(
+    size: int, source: AzureStore, dest: S3Store, azure_backend: Backend
+) -> None:
+    key = f"bad-{uuid.uuid4().hex[:8]}.bin"
+    hrefs = _seed(source, {key: random.Random(2).randbytes(size)})
+    wrong = _sha(b"not these bytes")
+    [result] = transfer(_jobs(hrefs, azure_backend, dest, "mirror", {key: wrong}), options=OPTIONS)
+    assert result.status == "failed"
+    assert isinstance(result.error, ChecksumMismatchError)
+    with pytest.raises(FileNotFoundError):
+        obstore.head(dest, f"mirror/{key}")
+
+
+def test_copy_into_a_local_store(
+    source: AzureStore, azure_backend: Backend, tmp_path: Path
+) -> None:
+    key = f"l-{uuid.uuid4().hex[:8]}.bin"
+    data = random.Random(3).randbytes(7 * MIB)
+    hrefs = _seed(source, {key: data})
+    local = LocalStore(tmp_path)
+    job = TransferJob(
+        id=key,
+        source=obstac.open_asset(hrefs[key], recipe=azure_backend.recipe, cache=StoreCache()),
+        target=StoreTarget(local, f"copy/{key}", f"file://{tmp_path}/copy/{key}"),
+        expected_size=len(data),
+    )
+    results: list[TransferResult] = transfer([job], options=OPTIONS)
+    assert results[0].status == "downloaded", results[0].error
+    assert results[0].requests == 2  # file:size known: no HEAD, two ranged GETs
+    assert (tmp_path / "copy" / key).read_bytes() == data
