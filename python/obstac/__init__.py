@@ -7,8 +7,18 @@
 See :func:`open_asset`, :mod:`obstac.recipes` and :mod:`obstac.errors`.
 """
 
-from obstac import recipes
+from obstac import recipes, transfer
 from obstac._assets import AssetInfo, AssetLike
+from obstac.download import (
+    DownloadedItem,
+    DownloadedItemCollection,
+    DownloadError,
+    DownloadReport,
+    download_item,
+    download_item_async,
+    download_items,
+    download_items_async,
+)
 from obstac.errors import (
     AssetNotFoundError,
     CredentialsError,
@@ -31,6 +41,10 @@ __all__ = [
     "AssetNotFoundError",
     "AssetReader",
     "CredentialsError",
+    "DownloadError",
+    "DownloadReport",
+    "DownloadedItem",
+    "DownloadedItemCollection",
     "InvalidRangeError",
     "Location",
     "ObstacError",
@@ -39,7 +53,12 @@ __all__ = [
     "StoreCache",
     "StoreKind",
     "UnsupportedHrefError",
+    "download_item",
+    "download_item_async",
+    "download_items",
+    "download_items_async",
     "open_asset",
     "parse_href",
     "recipes",
+    "transfer",
 ]

@@ -26,8 +26,10 @@ from obstac.testing.env import (
 )
 from obstac.testing.gcs import GCSDouble
 from obstac.testing.http_origin import RangeHTTPServer, RecordedRequest, Response, StoredObject
+from obstac.testing.latency_proxy import LatencyProxy
 from obstac.testing.moto import ACCESS_KEY_ID, SECRET_ACCESS_KEY, AwsKeys, MotoServer
 from obstac.testing.proxy import CountingProxy, ProxiedRequest
+from obstac.testing.stac_api import StacAPIDouble
 
 __all__ = [
     "ACCESS_KEY_ID",
@@ -39,12 +41,14 @@ __all__ = [
     "AzuriteServer",
     "CountingProxy",
     "GCSDouble",
+    "LatencyProxy",
     "MotoServer",
     "ProxiedRequest",
     "RangeHTTPServer",
     "RecordedRequest",
     "Response",
     "ServerProcess",
+    "StacAPIDouble",
     "StoredObject",
     "cleared_cloud_env",
     "cloud_env_names",
