@@ -300,3 +300,10 @@ def test_info_of_one_href_and_of_stdin(
     out = capsys.readouterr().out
     assert "UnsupportedHrefError" in out
     assert "http" in out
+
+
+def test_demo_options_reach_the_demo_in_order() -> None:
+    # `obstac demo --profile lan` once handed ["lan", "--profile"] to the demo (exit 2).
+    from obstac.cli import main
+
+    assert main(["demo", "--profile", "lan", "--help"]) == 0

@@ -1806,8 +1806,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     try:
         args, extra = parser.parse_known_args(arguments)
-        if extra and args.command in _PASS_THROUGH:
-            args.arguments = [*args.arguments, *extra]
+        if args.command in _PASS_THROUGH:
+            # Hand the command's own arguments over exactly as typed, in their order.
+            args.arguments = arguments[arguments.index(args.command) + 1 :]
         elif extra:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as stop:

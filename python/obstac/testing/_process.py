@@ -21,6 +21,7 @@ _STOP_GRACE_SECONDS = 5.0
 """Seconds between SIGTERM and SIGKILL on stop: moto and Azurite exit well within 1 s."""
 
 _LOG_TAIL_BYTES = 2048
+"""How much of the server log an error message quotes: enough for a Python or Node traceback."""
 
 # Servers run in their own session (so a Ctrl-C meant for the caller does not hit them first),
 # which also means nothing kills them if the caller forgets. Every live one is remembered here
@@ -36,7 +37,7 @@ def _stop_all() -> None:
         remaining = list(_live)
     for server in remaining:
         server.stop()
-"""How much of the server log an error message quotes: enough for a Python or Node traceback."""
+
 
 _POLL_INTERVAL = 0.05
 """Seconds between readiness checks while the server starts."""
