@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
@@ -145,26 +144,16 @@ class SlowOrigin(RangeHTTPServer):
         return None
 
 
-OriginT = TypeVar("OriginT", bound=RangeHTTPServer)
-
-
-def roomy(server: OriginT) -> OriginT:
-    """Listen with room for the engine's parallel connections (the origin's default backlog
-    of 5 drops SYNs on a loaded machine; see test_transfer_local.roomy)."""
-    server._server.socket.listen(1024)  # type: ignore[union-attr]
-    return server
-
-
 @pytest.fixture
 def storm_origin() -> Iterator[StormOrigin]:
     with StormOrigin() as origin:
-        yield roomy(origin)
+        yield origin
 
 
 @pytest.fixture
 def reset_origin() -> Iterator[ResetOrigin]:
     with ResetOrigin() as origin:
-        yield roomy(origin)
+        yield origin
 
 
 def _job(origin: RangeHTTPServer, name: str, target: Path, **fields: object) -> TransferJob:
@@ -316,7 +305,6 @@ def _range_length(request: RecordedRequest) -> int:
 def test_object_changing_mid_download_restarts_from_zero(tmp_path: Path) -> None:
     old, new = _payload(20 * PART, 7), _payload(20 * PART, 8)
     with ChangingOrigin() as origin:
-        roomy(origin)
         origin.put("v.bin", old)
         origin.path, origin.after, origin.replacement = "v.bin", 3, new
         [result] = transfer([_job(origin, "v.bin", tmp_path / "v.bin")], options=FAST)
@@ -395,7 +383,6 @@ def test_ctrl_c_in_the_sync_api_leaves_only_a_resumable_partial(tmp_path: Path) 
     data = _payload(64 * PART, 12)
     state_path = tmp_path / ".big.bin.obstac-partial.json"
     with GatedOrigin() as origin:
-        roomy(origin)
         origin.put("big.bin", data)
         origin.gate = 32 * PART  # the first half lands, the rest hangs until Ctrl-C
 

@@ -82,8 +82,6 @@ def origin() -> Iterator[tuple[GatedOrigin, str]]:
     data = _gigabyte()
     checksum = "1220" + hashlib.sha256(data).hexdigest()
     with GatedOrigin() as server:
-        # Room for the parallel connections (the default backlog of 5 drops SYNs under load).
-        server._server.socket.listen(1024)  # type: ignore[union-attr]
         server.put("big.bin", data)
         del data
         yield server, checksum

@@ -15,7 +15,6 @@ import random
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import obstore
 import pytest
@@ -45,25 +44,11 @@ from tests.conftest import FAST_RETRY, Backend
 SMALL_COUNT = 500
 
 
-OriginT = TypeVar("OriginT", bound=RangeHTTPServer)
-
-
-def roomy(server: OriginT) -> OriginT:
-    """Let the origin queue as many connections as the engine opens (~100).
-
-    obstac.testing's origin listens with Python's default backlog of 5: on a loaded machine its
-    accept thread falls behind, SYNs are dropped and connects stall for seconds (measured: a
-    500-file run took 30 s instead of 1 s). Listening again with a larger backlog fixes it.
-    """
-    server._server.socket.listen(1024)  # type: ignore[union-attr]
-    return server
-
-
 @pytest.fixture(scope="module")
 def web() -> Iterator[RangeHTTPServer]:
     """This module's HTTP origin (with room for ~100 connections at once)."""
     with RangeHTTPServer() as server:
-        yield roomy(server)
+        yield server
 
 
 def _sha256_multihash(data: bytes) -> str:
