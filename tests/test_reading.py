@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import random
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,7 +15,13 @@ from rasterio.windows import Window
 
 import obstac
 from obstac import StoreCache
-from tests.conftest import Backend
+from obstac._assets import AssetInfo
+from obstac.errors import CredentialsError, is_range_refusal
+from obstac.hrefs import Location
+from obstac.recipes import Route, http
+from obstac.recipes._base import html_login_check
+from obstac.testing import RangeHTTPServer
+from tests.conftest import FAST_RETRY, Backend
 
 MIB = 1024 * 1024
 
@@ -201,3 +208,59 @@ def test_readers_share_one_store_per_bucket(backend: Backend, store_cache: Store
     assert first.store is second.store
     assert len(store_cache) == 1
     assert (bytes(first.read()), bytes(second.read())) == (b"a", b"b")
+
+
+class _LookingRecipe:
+    """An HTTP recipe whose routes refuse HTML bodies and resolve (counted) before reading."""
+
+    name = "looking"
+
+    def __init__(self) -> None:
+        self.inner = http(retry_config=FAST_RETRY)
+        self.resolves = 0
+
+    def handles(self, location: Location, asset: AssetInfo) -> bool:
+        return self.inner.handles(location, asset)
+
+    def route(self, location: Location, asset: AssetInfo) -> Route:
+        planned = replace(
+            self.inner.route(location, asset),
+            recipe=self.name,
+            credential_hint="planned hint",
+            check_body=html_login_check(self.name, location.href, "log in first"),
+        )
+
+        def resolve() -> Route:
+            self.resolves += 1
+            return replace(planned, credential_hint="resolved hint")
+
+        return replace(planned, resolve=resolve)
+
+
+def test_public_hooks_resolve_once_and_check_bodies(
+    http_origin: RangeHTTPServer, store_cache: StoreCache
+) -> None:
+    path = "hooks/login-page.tif"
+    http_origin.put(path, b"\n <!DOCTYPE html><html><body>Sign in</body></html>")
+    recipe = _LookingRecipe()
+    reader = obstac.open_asset(f"{http_origin.url}/{path}", recipe=recipe, cache=store_cache)
+
+    assert (reader.credential_hint, recipe.resolves) == ("planned hint", 0)
+    reader.resolve()
+    reader.resolve()
+    asyncio.run(reader.resolve_async())
+    assert (reader.credential_hint, recipe.resolves) == ("resolved hint", 1)
+
+    reader.check_body(b"II*\x00" + bytes(1000))  # a TIFF header passes
+    with pytest.raises(CredentialsError, match="HTML page"):
+        reader.check_body(b"<html>" + bytes(1000))
+    assert http_origin.count(path=path) == 0  # neither resolving nor checking sent a request
+    with pytest.raises(CredentialsError, match="log in first"):
+        reader.read()
+    assert (http_origin.count("GET", path), recipe.resolves) == (1, 1)
+
+
+def test_is_range_refusal_recognises_416_only() -> None:
+    assert is_range_refusal(RuntimeError("Generic error: status code: 416 Range Not Satisfiable"))
+    assert is_range_refusal(RuntimeError("Generic HTTP error: non-partial response"))
+    assert not is_range_refusal(RuntimeError("status code: 404 Not Found"))

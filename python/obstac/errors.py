@@ -27,6 +27,7 @@ __all__ = [
     "RecipeError",
     "RemoteError",
     "UnsupportedHrefError",
+    "is_range_refusal",
     "status_of",
     "translate_store_error",
 ]
@@ -96,6 +97,28 @@ def status_of(error: BaseException | str) -> int | None:
     """The HTTP status code an obstore error message reports, if any."""
     match = _STATUS.search(str(error))
     return int(match.group(1)) if match else None
+
+
+def is_range_refusal(error: BaseException) -> bool:
+    """Whether obstore failed because the server would not serve the byte range asked for.
+
+    obstore reports a 416 as a status error for S3 and Azure, but as "non-partial response"
+    (a 200 to a ranged GET) or ``NotSupportedError`` for HTTP and GCS. A caller may then read
+    without a range, or check the range against the object's size.
+
+    Args:
+        error: What obstore (or an obstac read) raised.
+
+    Returns:
+        True when the range was refused, False for any other failure.
+    """
+    from obstore.exceptions import NotSupportedError
+
+    return (
+        isinstance(error, NotSupportedError)
+        or "non-partial response" in str(error)
+        or status_of(error) == 416
+    )
 
 
 def _detail(error: BaseException) -> str:

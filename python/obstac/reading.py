@@ -22,7 +22,7 @@ from obstac.errors import (
     InvalidRangeError,
     ObstacError,
     RemoteError,
-    status_of,
+    is_range_refusal,
     translate_store_error,
 )
 from obstac.recipes._select import route_asset
@@ -110,10 +110,32 @@ class AssetReader:
                     self._active = (route, self._cache.get(route))
         return self._active
 
-    async def _resolved_async(self) -> None:
-        """Resolve in a worker thread, so a resolving request never blocks the event loop."""
+    def resolve(self) -> None:
+        """Make the request a recipe may need before the first read; idempotent.
+
+        Some recipes look something up before data can be read (create S3 keys, follow a
+        login). Every read does this on first use; call it to pay that cost, or meet its error,
+        up front. Later calls, and routes that need no request, return at once.
+
+        Raises:
+            ObstacError: The recipe's lookup failed (e.g. ``CredentialsError``).
+        """
+        self._resolved()
+
+    async def resolve_async(self) -> None:
+        """Async twin of :meth:`resolve`: the request runs in a worker thread, off the loop."""
         if self._active is None:
             await asyncio.to_thread(self._resolved)
+
+    @property
+    def credential_hint(self) -> str:
+        """What to provide when the store refuses access, as ``CredentialsError`` says it.
+
+        The hint of the route reads use: the resolved one once :meth:`resolve` ran, else the
+        planned one. Reading it never makes a request.
+        """
+        route = self._active[0] if self._active is not None else self._planned
+        return route.credential_hint
 
     @property
     def href(self) -> str:
@@ -158,7 +180,7 @@ class AssetReader:
 
     async def head_async(self) -> obstore.ObjectMeta:
         """Async twin of :meth:`head`."""
-        await self._resolved_async()
+        await self.resolve_async()
         with self._errors():
             meta = await obstore.head_async(self._store, self.path)
         self._size = meta["size"]
@@ -178,7 +200,7 @@ class AssetReader:
 
     async def read_async(self) -> Bytes:
         """Async twin of :meth:`read`."""
-        await self._resolved_async()
+        await self.resolve_async()
         with self._errors():
             result = await obstore.get_async(self._store, self.path)
             data = await result.bytes_async()
@@ -209,7 +231,7 @@ class AssetReader:
 
     async def read_range_async(self, start: int, end: int | None = None) -> Bytes:
         """Async twin of :meth:`read_range`."""
-        await self._resolved_async()
+        await self.resolve_async()
         if end is not None:
             _check_range(start, end, self._location)
         try:
@@ -227,7 +249,7 @@ class AssetReader:
             size = await self.size_async()
             return await self.read_range_async(max(0, size + start), size) if size else _EMPTY
         except (obstore.exceptions.BaseError, OSError) as error:
-            size = await self._size_or_none_async() if _is_range_refusal(error) else None
+            size = await self._size_or_none_async() if is_range_refusal(error) else None
             raise self._translate(error, start, lambda: size) from None
         return self._checked(data) if start <= 0 else data
 
@@ -246,14 +268,14 @@ class AssetReader:
 
     async def read_ranges_async(self, starts: Sequence[int], ends: Sequence[int]) -> list[Bytes]:
         """Async twin of :meth:`read_ranges`."""
-        await self._resolved_async()
+        await self.resolve_async()
         _check_ranges(starts, ends, self._location)
         try:
             chunks = await obstore.get_ranges_async(
                 self._store, self.path, starts=starts, ends=ends
             )
         except (obstore.exceptions.BaseError, OSError) as error:
-            size = await self._size_or_none_async() if _is_range_refusal(error) else None
+            size = await self._size_or_none_async() if is_range_refusal(error) else None
             raise self._translate(error, max(starts, default=0), lambda: size) from None
         return self._checked_chunks(starts, chunks)
 
@@ -267,10 +289,28 @@ class AssetReader:
             handle = obstore.open_reader(self._store, self.path, buffer_size=buffer_size)
         return AssetFile(handle, name=self._location.safe_href, errors=self._errors)
 
+    def check_body(self, prefix: bytes) -> None:
+        """Run the recipe's check of an object's first bytes, if its route has one.
+
+        Reads run it on every response that starts at byte 0; a caller that fetches the object
+        another way (e.g. a transfer streaming it to disk) runs it on the first chunk. Only the
+        first 512 bytes are looked at. Resolves the route first if no read did (see
+        :meth:`resolve`).
+
+        Args:
+            prefix: The first bytes of the object (more than 512 is fine).
+
+        Raises:
+            CredentialsError: The bytes are not the data, e.g. an HTML login page served in
+                their place (the recipe's check decides what to refuse and how).
+        """
+        check = self._route.check_body
+        if check is not None:
+            check(bytes(memoryview(prefix)[:_CHECKED_PREFIX]))
+
     def _checked(self, data: Bytes) -> Bytes:
-        """``data`` after the recipe's body check (e.g. no HTML login page) on its start."""
-        if self._route.check_body is not None:
-            self._route.check_body(bytes(memoryview(data)[:_CHECKED_PREFIX]))
+        """``data`` after :meth:`check_body` on its start."""
+        self.check_body(bytes(memoryview(data)[:_CHECKED_PREFIX]))
         return data
 
     def _checked_chunks(self, starts: Sequence[int], chunks: list[Bytes]) -> list[Bytes]:
@@ -299,7 +339,7 @@ class AssetReader:
         """An obstac error for a failed range read; a refused range is checked against size."""
         if isinstance(error, ObstacError):
             return error
-        if _is_range_refusal(error):
+        if is_range_refusal(error):
             return self._translate_range_error(start, size())
         return translate_store_error(
             error, href=self.href, recipe=self.recipe, credential_hint=self._planned.credential_hint
@@ -350,19 +390,6 @@ def _open_range(start: int) -> obstore.GetOptions:
     if start < 0:
         return {"range": {"suffix": -start}}
     return {"range": {"offset": start}}
-
-
-def _is_range_refusal(error: BaseException) -> bool:
-    """Whether obstore failed because the server would not serve the range asked for.
-
-    obstore reports a 416 as a status error for S3/Azure, but as "non-partial response" or
-    "not supported" for HTTP and GCS.
-    """
-    return (
-        isinstance(error, obstore.exceptions.NotSupportedError)
-        or "non-partial response" in str(error)
-        or status_of(error) == 416
-    )
 
 
 def _check_range(start: int, end: int, location: Location) -> None:

@@ -11,7 +11,8 @@ recorded response exists):
    /api/user/credentials/access_id/{access_id}`` -> 204. The error body for a bad token is not
    documented; the double answers 401 ``{"detail": "Not authenticated"}``.
 
-`CDSEDouble` serves both paths from one in-process server on 127.0.0.1. Each key pair it hands
+`CDSEDouble` serves both paths from one in-process origin on 127.0.0.1 (the machinery of
+`RangeHTTPServer`, answering every request itself). Each key pair it hands
 out is a real IAM access key of a user it creates in the given moto server, with read access
 to the ``eodata`` bucket, so a store signed with it reads from moto with auth enforced: key
 creation is proven end to end. Deleting the pair deletes the IAM key.
@@ -38,13 +39,12 @@ import secrets
 import threading
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import parse_qs
 
 from obstac.testing._lifecycle import Service
-from obstac.testing._ports import LOOPBACK
 from obstac.testing.env import cleared_cloud_env
+from obstac.testing.http_origin import RecordedRequest, Response, _OriginServer
 from obstac.testing.moto import ACCESS_KEY_ID, DEFAULT_REGION, SECRET_ACCESS_KEY
 
 if TYPE_CHECKING:
@@ -83,12 +83,6 @@ class CDSERequest:
     form: dict[str, str] = field(repr=False)
 
 
-@dataclass(frozen=True)
-class _Answer:
-    status: int
-    body: dict[str, Any] | None = None
-
-
 class CDSEDouble(Service):
     """CDSE's OIDC token endpoint and S3 keys manager on 127.0.0.1, backed by moto's IAM."""
 
@@ -117,10 +111,9 @@ class CDSEDouble(Service):
         self._tokens: set[str] = set()
         self._keys: set[str] = set()
         self._handed_out: list[str] = []
-        self._requests: list[CDSERequest] = []
         self._lock = threading.Lock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._origin = _Origin(self)
+        self._started = False
         self._iam_client: Any = None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -132,10 +125,10 @@ class CDSEDouble(Service):
         Raises:
             RuntimeError: If the double is not started.
         """
-        if self._server is None:
+        if not self._started:
             msg = "CDSEDouble is not started; call start() first"
             raise RuntimeError(msg)
-        return f"http://{LOOPBACK}:{self._server.server_port}"
+        return self._origin.url
 
     @property
     def token_url(self) -> str:
@@ -153,7 +146,7 @@ class CDSEDouble(Service):
         Returns:
             This double.
         """
-        if self._server is not None:
+        if self._started:
             msg = "CDSEDouble is already started"
             raise RuntimeError(msg)
         # One client, built now: clearing the environment from a server thread later would race
@@ -173,26 +166,14 @@ class CDSEDouble(Service):
         iam.put_user_policy(
             UserName=self.iam_user, PolicyName="eodata-read", PolicyDocument=json.dumps(read)
         )
-        self._server = _Server(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"CDSEDouble:{self._server.server_port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._origin.start()
+        self._started = True
         return self
 
     def stop(self) -> None:
         """Stop serving. Safe to call twice."""
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        if thread is not None:
-            thread.join()
-        self._server, self._thread = None, None
+        self._origin.stop()
+        self._started = False
 
     # -- state tests look at -----------------------------------------------------------------
 
@@ -227,8 +208,7 @@ class CDSEDouble(Service):
     @property
     def requests(self) -> list[CDSERequest]:
         """The requests received so far, oldest first."""
-        with self._lock:
-            return list(self._requests)
+        return [_cdse_request(request) for request in self._origin.requests]
 
     def count(self, method: str | None = None, path: str | None = None) -> int:
         """Count the requests received, optionally of one method and/or path prefix.
@@ -249,39 +229,36 @@ class CDSEDouble(Service):
 
     def clear_requests(self) -> None:
         """Forget the requests received so far."""
-        with self._lock:
-            self._requests.clear()
+        self._origin.clear_requests()
 
     # -- answering ---------------------------------------------------------------------------
 
-    def _answer(self, request: CDSERequest) -> _Answer:
-        with self._lock:
-            self._requests.append(request)
+    def _answer(self, request: CDSERequest) -> Response:
         if request.method == "POST" and request.path == TOKEN_PATH:
             return self._token(request.form)
         if not request.path.startswith(KEYS_PATH):
-            return _Answer(404, {"detail": "Not Found"})
+            return _json(404, {"detail": "Not Found"})
         auth = request.headers.get("authorization", "")
         token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else ""
         with self._lock:
             valid = token in self._tokens
         if not valid:
-            return _Answer(401, {"detail": "Not authenticated"})
+            return _json(401, {"detail": "Not authenticated"})
         if request.method == "POST" and request.path == KEYS_PATH:
             return self._create_key()
         prefix = f"{KEYS_PATH}/access_id/"
         if request.method == "DELETE" and request.path.startswith(prefix):
             return self._delete_key(request.path[len(prefix) :])
-        return _Answer(405, {"detail": "Method Not Allowed"})
+        return _json(405, {"detail": "Method Not Allowed"})
 
-    def _token(self, form: dict[str, str]) -> _Answer:
+    def _token(self, form: dict[str, str]) -> Response:
         if form.get("grant_type") != "password":
-            return _Answer(
+            return _json(
                 400,
                 {"error": "unsupported_grant_type", "error_description": "Unsupported grant_type"},
             )
         if form.get("client_id") != CLIENT_ID:
-            return _Answer(
+            return _json(
                 401,
                 {
                     "error": "invalid_client",
@@ -289,13 +266,13 @@ class CDSEDouble(Service):
                 },
             )
         if form.get("username") != self.username or form.get("password") != self.password:
-            return _Answer(
+            return _json(
                 401, {"error": "invalid_grant", "error_description": "Invalid user credentials"}
             )
         refresh_token = secrets.token_urlsafe(32)
         with self._lock:
             self._handed_out.append(refresh_token)
-        return _Answer(
+        return _json(
             200,
             {
                 "access_token": self.issue_token(),
@@ -309,21 +286,21 @@ class CDSEDouble(Service):
             },
         )
 
-    def _create_key(self) -> _Answer:
+    def _create_key(self) -> Response:
         key = self._iam().create_access_key(UserName=self.iam_user)["AccessKey"]
         with self._lock:
             self._keys.add(key["AccessKeyId"])
             self._handed_out += [key["AccessKeyId"], key["SecretAccessKey"]]
-        return _Answer(200, {"access_id": key["AccessKeyId"], "secret": key["SecretAccessKey"]})
+        return _json(200, {"access_id": key["AccessKeyId"], "secret": key["SecretAccessKey"]})
 
-    def _delete_key(self, access_id: str) -> _Answer:
+    def _delete_key(self, access_id: str) -> Response:
         with self._lock:
             known = access_id in self._keys
             self._keys.discard(access_id)
         if not known:
-            return _Answer(404, {"detail": "Not Found"})
+            return _json(404, {"detail": "Not Found"})
         self._iam().delete_access_key(UserName=self.iam_user, AccessKeyId=access_id)
-        return _Answer(204)
+        return _json(204)
 
     def _iam(self) -> Any:
         return self._iam_client
@@ -342,43 +319,30 @@ class CDSEDouble(Service):
             )
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Origin(_OriginServer):
+    """The double's HTTP side: records every request and answers it with `CDSEDouble._answer`."""
 
     def __init__(self, double: CDSEDouble) -> None:
-        self.double = double
-        super().__init__((LOOPBACK, 0), _Handler)
+        super().__init__()
+        self._double = double
+
+    def handle(self, request: RecordedRequest) -> Response:
+        """Answer with the double (it serves no stored objects)."""
+        return self._double._answer(_cdse_request(request))
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
+def _cdse_request(request: RecordedRequest) -> CDSERequest:
+    """The double's view of a request: raw path without the query, and the decoded form."""
+    form: dict[str, str] = {}
+    if "x-www-form-urlencoded" in request.headers.get("content-type", ""):
+        fields = parse_qs(request.body.decode(), keep_blank_values=True)
+        form = {name: values[0] for name, values in fields.items()}
+    path = request.target.partition("?")[0]
+    return CDSERequest(request.method, path, dict(request.headers), form)
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet: tests read ``CDSEDouble.requests``."""
 
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
-
-    def _dispatch(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        form: dict[str, str] = {}
-        if "x-www-form-urlencoded" in headers.get("content-type", ""):
-            form = {k: v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
-        path = self.path.partition("?")[0]
-        answer = self.server.double._answer(CDSERequest(self.command, path, headers, form))
-        payload = json.dumps(answer.body).encode() if answer.body is not None else b""
-        self.send_response(answer.status)
-        if payload:
-            self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+def _json(status: int, body: dict[str, Any] | None = None) -> Response:
+    """A JSON answer, or an empty one (e.g. the 204 of a deleted key)."""
+    if body is None:
+        return Response(status)
+    return Response(status, {"Content-Type": "application/json"}, json.dumps(body).encode())

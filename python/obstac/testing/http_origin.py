@@ -37,6 +37,9 @@ _POLL_INTERVAL = 0.05
 
 _BODYLESS_STATUSES = frozenset({204, 304})
 
+_BODY_METHODS = frozenset({"POST", "PUT", "DELETE"})
+"""Methods whose body `RecordedRequest.body` keeps; other bodies are read and dropped."""
+
 _BYTE_RANGE = re.compile(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", re.IGNORECASE | re.ASCII)
 """One range of the ``bytes`` unit; a list of ranges (with a comma) does not match."""
 
@@ -52,6 +55,9 @@ class RecordedRequest:
         query: The raw query string (without ``?``), or ``""``.
         headers: The request headers, names lower-cased; repeated headers joined with ``", "``.
         range: The ``Range`` header, or None.
+        body: The body of a POST, PUT or DELETE sent with a ``Content-Length`` (``b""``
+            otherwise: other bodies are read and dropped). Kept out of ``repr``: it may hold a
+            password or a token.
     """
 
     method: str
@@ -60,6 +66,7 @@ class RecordedRequest:
     query: str
     headers: dict[str, str]
     range: str | None
+    body: bytes = field(default=b"", repr=False)
 
 
 @dataclass(frozen=True)
@@ -516,9 +523,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def _dispatch(self) -> None:
-        request = self._recorded()
+        body = self._read_body(keep=self.command in _BODY_METHODS)
+        request = self._recorded(body)
         self.server.origin._record(request)
-        self._discard_body()
         try:
             response = self.server.origin._respond(request)
         except Exception:  # a double's bug: answer 500 and show the traceback
@@ -527,7 +534,7 @@ class _Handler(BaseHTTPRequestHandler):
             response = Response(500, {"Content-Type": "text/plain"}, details.encode(), close=True)
         self._send(response, head_only=request.method == "HEAD")
 
-    def _recorded(self) -> RecordedRequest:
+    def _recorded(self, body: bytes) -> RecordedRequest:
         headers: dict[str, str] = {}
         for name, value in self.headers.items():
             key = name.lower()
@@ -540,18 +547,26 @@ class _Handler(BaseHTTPRequestHandler):
             query=query,
             headers=headers,
             range=headers.get("range"),
+            body=body,
         )
 
-    def _discard_body(self) -> None:
+    def _read_body(self, *, keep: bool) -> bytes:
+        """Read the body by ``Content-Length``: returned if ``keep``, else dropped chunk by chunk.
+
+        A chunked body is not decoded: the connection closes after the answer instead.
+        """
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             self.close_connection = True  # not worth decoding: answer, then hang up
-            return
+            return b""
         remaining = int(self.headers.get("Content-Length") or 0)
+        if keep:
+            return self.rfile.read(remaining)
         while remaining > 0:
             chunk = self.rfile.read(min(remaining, CHUNK_SIZE))
             if not chunk:
                 break
             remaining -= len(chunk)
+        return b""
 
     def _send(self, response: Response, *, head_only: bool) -> None:
         try:

@@ -18,12 +18,10 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from obstac.testing._lifecycle import Service
-from obstac.testing._ports import LOOPBACK
+from obstac.testing.http_origin import RecordedRequest, Response, _OriginServer
 
 __all__ = ["StacAPIDouble"]
 
@@ -41,7 +39,7 @@ _CONFORMS_TO = [
 ]
 
 
-class StacAPIDouble(Service):
+class StacAPIDouble(_OriginServer):
     """A STAC API serving a fixed list of items through ``/search``, page by page.
 
     Attributes:
@@ -57,21 +55,11 @@ class StacAPIDouble(Service):
             items: The STAC Item dicts every search returns, in order.
             port: The 127.0.0.1 port to bind; 0 picks a free one.
         """
+        super().__init__(port)
         self._items = [dict(item) for item in items]
-        self._bind_port = port
         self._lock = threading.Lock()
         self.pages_served = 0
         self.items_served = 0
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        """The landing page URL, ``http://127.0.0.1:PORT``: what ``Client.open`` takes."""
-        if self._server is None:
-            msg = "StacAPIDouble is not started; call start() first"
-            raise RuntimeError(msg)
-        return f"http://{LOOPBACK}:{self._server.server_port}"
 
     def set_items(self, items: Iterable[Mapping[str, Any]]) -> None:
         """Replace the items searches return."""
@@ -79,37 +67,11 @@ class StacAPIDouble(Service):
             self._items = [dict(item) for item in items]
 
     def clear_requests(self) -> None:
-        """Reset :attr:`pages_served` and :attr:`items_served`."""
+        """Reset :attr:`pages_served` and :attr:`items_served`, and forget the requests."""
+        super().clear_requests()
         with self._lock:
             self.pages_served = 0
             self.items_served = 0
-
-    def start(self) -> Self:
-        """Bind the port and serve from a background thread."""
-        if self._server is not None:
-            msg = "StacAPIDouble is already started"
-            raise RuntimeError(msg)
-        self._server = _Server(self, self._bind_port)
-        self._bind_port = self._server.server_port
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"StacAPIDouble:{self._bind_port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving. Safe to call twice."""
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        if thread is not None:
-            thread.join()
-        self._server, self._thread = None, None
 
     # -- answers -----------------------------------------------------------------------------
 
@@ -185,6 +147,12 @@ class StacAPIDouble(Service):
             "numberReturned": len(page),
         }
 
+    def handle(self, request: RecordedRequest) -> Response:
+        """Answer every request with JSON: the landing page, conformance, ``/search``, or 404."""
+        status, document = self._answer(request.method, request.target, request.body)
+        content_type = "application/geo+json" if "features" in document else "application/json"
+        return Response(status, {"Content-Type": content_type}, json.dumps(document).encode())
+
     def _answer(self, method: str, target: str, body: bytes) -> tuple[int, Any]:
         parts = urlsplit(target)
         path = parts.path.rstrip("/")
@@ -215,37 +183,3 @@ def _names(value: object) -> frozenset[str] | None:
     if isinstance(value, list):
         return frozenset(str(part) for part in value)
     raise ValueError(f"expected a list or a comma-separated string, got {value!r}")
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, api: StacAPIDouble, port: int) -> None:
-        self.api = api
-        super().__init__((LOOPBACK, port), _Handler)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet: tests read the counters instead."""
-
-    def do_GET(self) -> None:
-        self._reply("GET")
-
-    def do_POST(self) -> None:
-        self._reply("POST")
-
-    def _reply(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        status, document = self.server.api._answer(method, self.path, body)
-        payload = json.dumps(document).encode()
-        self.send_response(status)
-        content_type = "application/geo+json" if "features" in document else "application/json"
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)

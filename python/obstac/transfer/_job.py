@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 import obstore
 
 from obstac._redact import redact
-from obstac.errors import ObstacError, RemoteError, status_of, translate_store_error
+from obstac.errors import (
+    ObstacError,
+    RemoteError,
+    is_range_refusal,
+    status_of,
+    translate_store_error,
+)
 from obstac.transfer._checksums import (
     RECORDED_ALGORITHM,
     ExpectedChecksum,
@@ -116,12 +122,6 @@ def strong_etag(etag: str | None) -> bool:
     return bool(etag) and not str(etag).startswith("W/")
 
 
-def is_range_refusal(error: BaseException) -> bool:
-    from obstac.reading import _is_range_refusal as refusal
-
-    return refusal(error)
-
-
 @dataclass
 class Outcome:
     """How a job ended, before it becomes a :class:`~obstac.transfer.TransferResult`."""
@@ -210,10 +210,11 @@ class Job:
     def translate(self, error: BaseException) -> ObstacError:
         if isinstance(error, ObstacError):
             return error
-        route = getattr(self.reader, "_route", None)
-        hint = getattr(route, "credential_hint", "check the recipe's credentials")
         return translate_store_error(
-            error, href=self.reader.href, recipe=self.reader.recipe, credential_hint=hint
+            error,
+            href=self.reader.href,
+            recipe=self.reader.recipe,
+            credential_hint=self.reader.credential_hint,
         )
 
     def fail(self, message: str, cls: type[TransferError] = TransferError) -> TransferError:
@@ -231,9 +232,7 @@ class Job:
 
     def check_body(self, prefix: bytes) -> None:
         """The recipe's check of the first bytes (e.g. an HTML login page instead of data)."""
-        checked = getattr(self.reader, "_checked", None)
-        if checked is not None:
-            checked(obstore.Bytes(prefix[:BODY_CHECK_BYTES]))
+        self.reader.check_body(bytes(prefix[:BODY_CHECK_BYTES]))
 
     def result(
         self, outcome: Outcome | None, started: float, error: ObstacError | None
@@ -327,10 +326,8 @@ class Job:
 
     async def resolve(self) -> None:
         """Resolve the reader's route (a recipe may look before the first read) off the loop."""
-        resolve = getattr(self.reader, "_resolved_async", None)
         try:
-            if resolve is not None:
-                await resolve()
+            await self.reader.resolve_async()
             self.store = self.reader.store
             self.path = self.reader.path
         except (obstore.exceptions.BaseError, OSError) as error:
