@@ -14,10 +14,12 @@ from obstac.download import (
     DownloadedItemCollection,
     DownloadError,
     DownloadReport,
+    PlannedAsset,
     download_item,
     download_item_async,
     download_items,
     download_items_async,
+    plan_download,
 )
 from obstac.errors import (
     AssetNotFoundError,
@@ -48,6 +50,7 @@ __all__ = [
     "InvalidRangeError",
     "Location",
     "ObstacError",
+    "PlannedAsset",
     "RecipeError",
     "RemoteError",
     "StoreCache",
@@ -59,6 +62,7 @@ __all__ = [
     "download_items_async",
     "open_asset",
     "parse_href",
+    "plan_download",
     "recipes",
     "transfer",
 ]

@@ -52,20 +52,10 @@ from urllib.parse import urlsplit
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
-from rich.text import Text
 
 from obstac.errors import ObstacError
+from obstac.progress import ProgressBars
 
 if TYPE_CHECKING:
     from obstore.store import RetryConfig
@@ -73,9 +63,8 @@ if TYPE_CHECKING:
     from obstac.download import DownloadReport
     from obstac.testing._lifecycle import Service
     from obstac.testing.latency_proxy import LatencyProxy, ProfileName
-    from obstac.transfer import TransferEvent
 
-__all__ = ["DemoSummary", "ProgressSink", "main", "synthetic_file"]
+__all__ = ["DemoSummary", "main", "synthetic_file"]
 
 MIB = 1024 * 1024
 
@@ -348,104 +337,6 @@ def _landsat_items(origin: str) -> list[_Item]:
     return items
 
 
-# -- progress --------------------------------------------------------------------------------
-
-
-class ProgressSink:
-    """A transfer event sink drawing rich progress bars: one overall bar, one per asset.
-
-    Per-asset bars appear when an asset starts and go when it is done, so the display stays as
-    long as the number of transfers in flight. Safe to call from the transfer's event loop
-    thread (rich's ``Progress`` locks its own state).
-
-    Example:
-        ```py
-        with Progress(console=Console(stderr=True)) as progress:
-            sink = ProgressSink(progress, total_bytes=total, total_assets=len(assets))
-            obstac.download.download_items(items, "data/", progress=sink)
-        ```
-    """
-
-    def __init__(self, progress: Progress, *, total_bytes: int | None, total_assets: int) -> None:
-        """Add the overall bar to ``progress``.
-
-        Args:
-            progress: A started rich ``Progress``.
-            total_bytes: Bytes expected in total, if known (the assets' ``file:size``).
-            total_assets: How many assets will be transferred.
-        """
-        self._progress = progress
-        self._total_assets = total_assets
-        self._overall = progress.add_task(self._label(0), total=total_bytes)
-        self._tasks: dict[str, TaskID] = {}
-        self._lock = threading.Lock()
-        self.finished = 0
-        self.failed = 0
-        self.retries = 0
-
-    def _label(self, finished: int) -> str:
-        return f"[bold]all assets[/bold] {finished}/{self._total_assets}"
-
-    def __call__(self, event: TransferEvent) -> None:
-        """Update the bars for one event."""
-        progress = self._progress
-        with self._lock:
-            task = self._tasks.get(event.job_id)
-            if event.kind == "start" and task is None:
-                name = event.job_id.rsplit("/", 2)
-                label = "/".join(name[-2:]) if len(name) >= 2 else event.job_id
-                self._tasks[event.job_id] = progress.add_task(
-                    f"  {_shorten(label, 30)}", total=event.total
-                )
-            elif event.kind == "bytes":
-                if task is not None:
-                    progress.update(task, advance=event.bytes, total=event.total)
-                progress.advance(self._overall, event.bytes)
-            elif event.kind == "retry":
-                self.retries += 1
-            elif event.kind in ("done", "skip", "fail"):
-                if event.kind == "skip":
-                    progress.advance(self._overall, event.bytes)
-                if event.kind == "fail":
-                    self.failed += 1
-                    progress.console.print(
-                        f"[red]failed[/red] {escape(event.job_id)}: {escape(event.message)}"
-                    )
-                else:
-                    self.finished += 1
-                if task is not None:
-                    progress.remove_task(task)
-                    del self._tasks[event.job_id]
-                progress.update(self._overall, description=self._label(self.finished))
-
-
-def _shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else "…" + text[-(width - 1) :]
-
-
-class _RateColumn(ProgressColumn):
-    """The transfer rate in MiB/s, the unit of the summary (rich's own column shows MB/s)."""
-
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(
-            "" if speed is None else f"{speed / MIB:.1f} MiB/s", style="progress.data.speed"
-        )
-
-
-def _progress_bars(console: Console) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(bar_width=20),
-        DownloadColumn(binary_units=True),
-        _RateColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-        expand=False,
-    )
-
-
 # -- the run ---------------------------------------------------------------------------------
 
 
@@ -658,15 +549,8 @@ def _run(profile: ProfileName, dest: Path, err: Console, out: Console) -> DemoSu
         found = list(search.items())
         pages = run.pages()
         err.print(f"search: {len(found)} items in {pages} pages from {run.stac_url}/search")
-        total_bytes = sum(
-            int(asset.extra_fields.get("file:size", 0))
-            for item in found
-            for asset in item.assets.values()
-        )
-        total_assets = sum(len(item.assets) for item in found)
 
-        with _progress_bars(err) as progress:
-            sink = ProgressSink(progress, total_bytes=total_bytes, total_assets=total_assets)
+        with ProgressBars(err) as sink:
             began = time.perf_counter()
             try:
                 downloaded = download_items(

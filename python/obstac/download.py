@@ -49,6 +49,7 @@ from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path, PurePosixPath
+from stat import S_ISREG
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -72,9 +73,12 @@ from obstac.transfer import (
     TransferResult,
     transfer_async,
 )
+from obstac.transfer._checksums import file_digests, parse_checksum
+from obstac.transfer._local import load_manifest, load_state, partial_paths
 from obstac.transfer._portal import run_sync
 
 if TYPE_CHECKING:
+    from obstore import ObjectMeta
     from obstore.store import ObjectStore
 
     from obstac.recipes import Recipe
@@ -89,11 +93,14 @@ __all__ = [
     "DownloadReport",
     "DownloadedItem",
     "DownloadedItemCollection",
+    "PlanAction",
+    "PlannedAsset",
     "download_item",
     "download_item_async",
     "download_items",
     "download_items_async",
     "file_name",
+    "plan_download",
     "safe_name",
     "unique_names",
     "unsigned_href",
@@ -122,6 +129,8 @@ ALTERNATE_EXTENSION = "https://stac-extensions.github.io/alternate-assets/v1.2.0
 
 OnError = Literal["continue", "raise"]
 Status = Literal["downloaded", "resumed", "skipped", "failed"]
+PlanAction = Literal["download", "skip", "skip?", "resume", "error"]
+"""What :func:`plan_download` says a download would do with an asset's file."""
 _DONE_STATUSES = frozenset({"downloaded", "resumed", "skipped"})
 
 
@@ -476,6 +485,14 @@ class _Filters:
     exclude: frozenset[str]
     roles: frozenset[str] | None
 
+    @classmethod
+    def of(cls, options: DownloadOptions) -> _Filters:
+        return cls(
+            include=_key_set(options.get("include"), "include"),
+            exclude=_key_set(options.get("exclude"), "exclude") or frozenset(),
+            roles=_key_set(options.get("roles"), "roles"),
+        )
+
     def selects(self, key: str, asset: pystac.Asset) -> bool:
         if self.include is not None and key not in self.include:
             return False
@@ -507,11 +524,7 @@ class _Download:
 
     @classmethod
     def create(cls, dest: str | os.PathLike[str], options: DownloadOptions) -> _Download:
-        unknown = set(options) - _OPTION_NAMES
-        if unknown:
-            raise TypeError(
-                f"unknown download option(s) {sorted(unknown)}; valid: {sorted(_OPTION_NAMES)}"
-            )
+        _check_option_names(options)
         on_error = options.get("on_error", "continue")
         if on_error not in ("continue", "raise"):
             raise DownloadInputError(f"on_error must be 'continue' or 'raise', not {on_error!r}")
@@ -534,11 +547,7 @@ class _Download:
         return cls(
             destination=destination,
             layout=_Layout.parse(options.get("layout", DEFAULT_LAYOUT)),
-            filters=_Filters(
-                include=_key_set(options.get("include"), "include"),
-                exclude=_key_set(options.get("exclude"), "exclude") or frozenset(),
-                roles=_key_set(options.get("roles"), "roles"),
-            ),
+            filters=_Filters.of(options),
             recipe=options.get("recipe"),
             recipes=tuple(options.get("recipes", ())),
             cache=cache,
@@ -747,29 +756,11 @@ class _Download:
 
     def _plan(self, item: pystac.Item) -> list[_Planned]:
         """The selected assets of ``item`` with their absolute hrefs and unique file names."""
-        base = item.get_self_href()
-        chosen: list[tuple[str, pystac.Asset, str, str]] = []
-        for key, asset in item.assets.items():
-            if not self.filters.selects(key, asset):
-                continue
-            try:
-                href = resolve_href(asset.href, base)
-            except UnsupportedHrefError:
-                href = asset.href
-            chosen.append((key, asset, href, file_name(href, key)))
-        names = unique_names([(key, name) for key, _, _, name in chosen], {_json_name(item)})
-        return [_Planned(key, asset, href, names[key]) for key, asset, href, _ in chosen]
+        return _select(item, self.filters)
 
     def _claim(self, folder: str, item: pystac.Item) -> None:
         """Refuse a second item in the same folder: their files would overwrite each other."""
-        claimed = folder.casefold()
-        if claimed in self._folders:
-            raise DownloadInputError(
-                f"item {item.id!r} would be written to folder {folder or '.'!r}, which another "
-                f"item of this call already uses (layout={self.layout.template!r}); use a "
-                "layout with {id} and {collection} so each item gets its own folder"
-            )
-        self._folders.add(claimed)
+        _claim_folder(self._folders, folder, item, self.layout)
 
     def _failed(
         self, item: pystac.Item, plan: _Planned, job_id: str, error: ObstacError, target: str
@@ -859,6 +850,200 @@ class _Download:
 
     def _saved_href(self, href: str) -> str:
         return href if self.keep_signed_hrefs else unsigned_href(href)
+
+
+def _check_option_names(options: Mapping[str, object]) -> None:
+    unknown = set(options) - _OPTION_NAMES
+    if unknown:
+        raise TypeError(
+            f"unknown download option(s) {sorted(unknown)}; valid: {sorted(_OPTION_NAMES)}"
+        )
+
+
+def _select(item: pystac.Item, filters: _Filters) -> list[_Planned]:
+    """The selected assets of ``item`` with their absolute hrefs and unique file names."""
+    base = item.get_self_href()
+    chosen: list[tuple[str, pystac.Asset, str, str]] = []
+    for key, asset in item.assets.items():
+        if not filters.selects(key, asset):
+            continue
+        try:
+            href = resolve_href(asset.href, base)
+        except UnsupportedHrefError:
+            href = asset.href
+        chosen.append((key, asset, href, file_name(href, key)))
+    names = unique_names([(key, name) for key, _, _, name in chosen], {_json_name(item)})
+    return [_Planned(key, asset, href, names[key]) for key, asset, href, _ in chosen]
+
+
+def _claim_folder(folders: set[str], folder: str, item: pystac.Item, layout: _Layout) -> None:
+    """Refuse a second item in the same folder: their files would overwrite each other."""
+    claimed = folder.casefold()
+    if claimed in folders:
+        raise DownloadInputError(
+            f"item {item.id!r} would be written to folder {folder or '.'!r}, which another "
+            f"item of this call already uses (layout={layout.template!r}); use a "
+            "layout with {id} and {collection} so each item gets its own folder"
+        )
+    folders.add(claimed)
+
+
+# -- planning --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedAsset:
+    """What :func:`download_items` would do with one selected asset, judged without a request.
+
+    Attributes:
+        item_id: The item's id.
+        asset_key: The asset's key in the item.
+        href: The asset's absolute href, credentials redacted.
+        target: Where its file would go: a local path (as ``dest`` was given) or a store URL;
+            None when the item's folder cannot be made from the layout.
+        action: ``download`` (fetched), ``skip`` (on disk and proven identical), ``skip?``
+            (on disk; skipped if one HEAD finds its recorded ETag unchanged), ``resume`` (a
+            partial download is on disk), or ``error`` (the download would fail: see reason).
+        reason: Why, in words for people.
+    """
+
+    item_id: str
+    asset_key: str
+    href: str
+    target: str | None
+    action: PlanAction
+    reason: str
+
+
+def plan_download(
+    items: ItemsLike,
+    dest: str | os.PathLike[str],
+    *,
+    heads: Mapping[tuple[str, str], ObjectMeta] | None = None,
+    **options: Unpack[DownloadOptions],
+) -> list[PlannedAsset]:
+    """Say what ``download_items(items, dest, **options)`` would do with each selected asset.
+
+    Assets are selected, named and placed by the same code as :func:`download_items`
+    (``include``, ``exclude``, ``roles``, ``layout``), and each target on disk is judged as the
+    transfer engine judges it: ``file:size`` and ``file:checksum``, the ETag recorded by a
+    previous download, a partial file to resume. No request is sent: pass ``heads`` (what a
+    HEAD of an asset answered, e.g. :meth:`obstac.AssetReader.head`) to judge by the remote
+    size and ETag too. A store URL ``dest`` is not looked at (it is checked when downloading).
+
+    Args:
+        items: Any input of :func:`download_items`.
+        dest: The folder or store URL the download would write to.
+        heads: HEAD answers by ``(item id, asset key)``; they replace ``file:size``.
+        **options: See :class:`DownloadOptions`; options about reading and writing (recipes,
+            scheduler, progress...) do not change the plan.
+
+    Returns:
+        One :class:`PlannedAsset` per selected asset, items in input order.
+
+    Raises:
+        DownloadInputError: An input is not a STAC Item, or an option is unusable.
+    """
+    _check_option_names(options)
+    text = os.fspath(dest)
+    if not isinstance(text, str) or not text.strip():
+        raise DownloadInputError("dest must be a folder or a store URL, not an empty value")
+    parts = urlsplit(text)
+    is_url = len(parts.scheme) > 1 and not isinstance(dest, os.PathLike)
+    store = is_url and parts.scheme != "file"
+    root = Path(unquote(parts.path)) if is_url and not store else Path(text)
+    layout = _Layout.parse(options.get("layout", DEFAULT_LAYOUT))
+    filters = _Filters.of(options)
+    overwrite = bool(options.get("overwrite", False))
+    known = heads or {}
+    folders: set[str] = set()
+    planned: list[PlannedAsset] = []
+    for batch in iter_item_batches(items):
+        for item in batch:
+            selected = _select(item, filters)
+            try:
+                folder: str | None = layout.render(item)
+                _claim_folder(folders, folder or "", item, layout)
+            except DownloadInputError as error:
+                folder, problem = None, str(error)
+            for plan in selected:
+                href = redact_url(plan.href)
+                if folder is None:
+                    planned.append(PlannedAsset(item.id, plan.key, href, None, "error", problem))
+                    continue
+                relative = _join(folder, plan.name)
+                if store:
+                    target = f"{text.rstrip('/')}/{relative}"
+                    action: PlanAction = "download"
+                    reason = "store destination: checked when downloading"
+                else:
+                    target = str(root / relative)
+                    action, reason = _judge_file(
+                        Path(target).absolute(),
+                        plan.asset,
+                        known.get((item.id, plan.key)),
+                        overwrite=overwrite,
+                    )
+                planned.append(PlannedAsset(item.id, plan.key, href, target, action, reason))
+    return planned
+
+
+def _judge_file(
+    target: Path, asset: pystac.Asset, head: ObjectMeta | None, *, overwrite: bool
+) -> tuple[PlanAction, str]:
+    """What the transfer engine would do with ``target`` (see ``FileTransfer.run``)."""
+    try:
+        stat = target.stat()
+    except FileNotFoundError:
+        return _judge_missing(target)
+    except OSError as error:
+        return "error", f"cannot look at {target}: {error.strerror}"
+    if not S_ISREG(stat.st_mode):
+        return "error", "exists and is not a regular file"
+    if overwrite:
+        return "download", "on disk; overwrite=True fetches it again"
+    return _judge_existing(target, stat, asset, head)
+
+
+def _judge_missing(target: Path) -> tuple[PlanAction, str]:
+    """A target not on disk: resumed when a usable partial download is beside it."""
+    temp, state_path = partial_paths(target)
+    state = load_state(state_path, temp)
+    if state is not None:
+        from obstac.progress import format_size
+
+        done, size = format_size(state.done_bytes), format_size(state.size)
+        return "resume", f"{done} of {size} already on disk"
+    return "download", "not on disk"
+
+
+def _judge_existing(
+    target: Path, stat: os.stat_result, asset: pystac.Asset, head: ObjectMeta | None
+) -> tuple[PlanAction, str]:
+    """A regular file on disk: skipped only when proven identical, as the engine proves it."""
+    size = head["size"] if head is not None else _int_field(asset, "file:size")
+    if size is not None and stat.st_size != size:  # file:size, or the HEAD's answer
+        return "download", f"on disk with {stat.st_size} bytes, the asset has {size}"
+    checksum = _str_field(asset, "file:checksum")
+    if checksum:
+        expected = parse_checksum(checksum)
+        if expected.verifiable:
+            verdict = expected.check(file_digests(target, expected.candidates))
+            if verdict is True:
+                return "skip", "on disk, file:checksum matches"
+            if verdict is False:
+                return "download", "on disk, but file:checksum differs"
+    entry = load_manifest(target.parent).get(target.name)
+    if entry is not None and entry.describes(stat) and entry.etag:
+        if head is None:
+            return (
+                "skip?",
+                "on disk; skipped if its ETag is unchanged (one HEAD; --head checks now)",
+            )
+        if head.get("e_tag") == entry.etag:
+            return "skip", "on disk, ETag unchanged"
+        return "download", "on disk, but the object changed (ETag)"
+    return "download", "on disk but unproven (no file:checksum nor recorded ETag): fetched again"
 
 
 # -- destinations ----------------------------------------------------------------------------
