@@ -31,5 +31,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    say("not yet: the benchmark suite lands with its issue")
+    say(
+        "obstac bench: the benchmark suite lives in the repository, not in the package: "
+        "from a clone run 'make bench' (quick) or 'python -m benchmarks --full'"
+    )
     return EXIT_USAGE

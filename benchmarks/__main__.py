@@ -1,0 +1,89 @@
+"""``python -m benchmarks [--full] [--scenario NAME] [--peer NAME] [--profile wan|lan]``."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+from typing import cast
+
+from rich.console import Console
+
+from benchmarks.origins import MemoryOrigin, NginxOrigin, nginx_path
+from benchmarks.peers import PEERS
+from benchmarks.report import RESULTS, chart, document, print_table, write_json
+from benchmarks.runner import REFERENCE, run_suite
+from benchmarks.scenarios import Mode, scenarios
+from obstac.testing.latency_proxy import PROFILES, ProfileName
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--full", action="store_true", help="full sizes (default: quick)")
+    sizes.add_argument("--smoke", action="store_true", help="tiny sizes, for the smoke test")
+    parser.add_argument("--scenario", action="append", help="only this scenario (repeatable)")
+    parser.add_argument(
+        "--peer", action="append", choices=list(PEERS), help="only this peer (repeatable)"
+    )
+    parser.add_argument(
+        "--profile", action="append", choices=sorted(PROFILES), help="link profile (default wan)"
+    )
+    parser.add_argument(
+        "--origin",
+        choices=["auto", "nginx", "memory"],
+        default="auto",
+        help="nginx when installed (auto), or obstac.testing.RangeHTTPServer (memory)",
+    )
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder for JSON and PNG")
+    parser.add_argument("--no-chart", action="store_true", help="skip the PNG")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> Path:
+    """Run the suite; print the table; write the JSON (returned) and the PNG."""
+    args = parse(argv)
+    console = Console(width=max(Console().width, 120))
+    mode: Mode = "full" if args.full else "smoke" if args.smoke else "quick"
+    chosen = scenarios(mode, tuple(args.scenario) if args.scenario else None)
+    peers = list(args.peer or PEERS)
+    if REFERENCE not in peers:
+        peers.insert(0, REFERENCE)
+    profiles = [cast("ProfileName", p) for p in (args.profile or ["wan"])]
+    use_nginx = args.origin == "nginx" or (args.origin == "auto" and nginx_path() is not None)
+    with ExitStack() as stack:
+        if use_nginx:
+            data = Path(tempfile.mkdtemp(prefix="obstac-bench-data-"))
+            stack.callback(shutil.rmtree, data, ignore_errors=True)
+            origin: NginxOrigin | MemoryOrigin = stack.enter_context(NginxOrigin(data))
+        else:
+            console.print("nginx not found: serving from obstac.testing.RangeHTTPServer")
+            origin = stack.enter_context(MemoryOrigin())
+        measurements, skipped = run_suite(
+            chosen,
+            origin,
+            peers=peers,
+            profiles=profiles,
+            progress=lambda line: console.print(line, style="dim", highlight=False, markup=False),
+        )
+    print_table(chosen, measurements, console)
+    for skip in skipped:
+        console.print(f"skipped {skip['peer']} on {skip['scenario']}: {skip['reason']}")
+    path = write_json(document(mode, origin.name, chosen, measurements, skipped), args.results)
+    console.print(f"results: {path}")
+    if not args.no_chart:
+        png = chart(chosen, measurements, path.with_suffix(".png"))
+        console.print(
+            f"chart: {png}"
+            if png
+            else "chart skipped: matplotlib is not installed "
+            "(pip install -r benchmarks/requirements.txt)"
+        )
+    return path
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""The data passed between the harness, its worker subprocesses and the report."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+MIB = 1024 * 1024
+"""One mebibyte."""
+
+Kind = Literal["download", "ranges"]
+
+
+@dataclass(frozen=True)
+class ObjectSpec:
+    """One object at the origin.
+
+    Attributes:
+        key: Its path under the bucket, e.g. ``"small/f0001.bin"``.
+        size: Its size in bytes.
+    """
+
+    key: str
+    size: int
+
+
+@dataclass(frozen=True)
+class RangeSpec:
+    """One byte range to read: ``[start, end)`` of ``key``."""
+
+    key: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One workload.
+
+    Attributes:
+        name: Short id, e.g. ``"small"``.
+        title: What it models, for the table.
+        kind: ``"download"`` (whole objects to local files) or ``"ranges"`` (bytes to memory).
+        objects: The objects at the origin.
+        ranges: The ranges to read (``kind == "ranges"`` only).
+    """
+
+    name: str
+    title: str
+    kind: Kind
+    objects: tuple[ObjectSpec, ...]
+    ranges: tuple[RangeSpec, ...] = ()
+
+    @property
+    def payload_bytes(self) -> int:
+        """Bytes the workload asks for: all objects, or the sum of the range lengths."""
+        if self.kind == "ranges":
+            return sum(r.end - r.start for r in self.ranges)
+        return sum(o.size for o in self.objects)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (the worker reads it back with :meth:`from_json`)."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Scenario:
+        """The scenario :meth:`to_json` wrote."""
+        return cls(
+            name=data["name"],
+            title=data["title"],
+            kind=data["kind"],
+            objects=tuple(ObjectSpec(**o) for o in data["objects"]),
+            ranges=tuple(RangeSpec(**r) for r in data["ranges"]),
+        )
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a peer fetches from: one HTTP server, also usable as a path-style S3 endpoint.
+
+    Attributes:
+        url: Base URL the peer connects to (the front of the proxy chain), no trailing slash.
+        bucket: The first path segment; HTTP hrefs are ``{url}/{bucket}/{key}``.
+        server: What serves the bytes (``"nginx"``, ``"RangeHTTPServer"``), for the report.
+        s3: Whether the server answers S3 GetObject/HeadObject in path style (nginx does for
+            unsigned-or-ignored-signature GETs; S3 peers are skipped otherwise).
+    """
+
+    url: str
+    bucket: str
+    server: str
+    s3: bool
+
+    def href(self, key: str) -> str:
+        """The HTTP href of an object."""
+        return f"{self.url}/{self.bucket}/{key}"
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Origin:
+        """The origin :meth:`to_json` wrote."""
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One peer on one scenario. Peers fill the first fields; the harness the rest.
+
+    Attributes:
+        peer: The peer's name.
+        scenario: The scenario's name.
+        seconds: Wall time of the transfer itself (imports and interpreter start excluded).
+        bytes: Payload bytes delivered (files on disk, or range bytes in memory), checked.
+        note: How the peer was driven (concurrency, part size...).
+        profile: The link profile (``"wan"``, ``"lan"``).
+        requests: HTTP requests counted at the proxy (None: not counted).
+        wire_bytes: Bytes the proxy carried from the origin to the peer (headers included):
+            above ``bytes`` when a peer fetches more than it asked for (coalesced ranges).
+        peak_rss_mib: Peak resident memory of the worker process and its children, MiB.
+        cpu_seconds: User + system CPU of the worker and its children during the transfer.
+        ratio: This peer's time / obstac's time in the same run (> 1: obstac is faster).
+        efficiency: Ideal time under the profile's caps / measured time (None: no caps).
+        error: Why the run failed (None when it succeeded).
+    """
+
+    peer: str
+    scenario: str
+    seconds: float
+    bytes: int
+    note: str = ""
+    profile: str = ""
+    requests: int | None = None
+    wire_bytes: int | None = None
+    peak_rss_mib: float | None = None
+    cpu_seconds: float | None = None
+    ratio: float | None = None
+    efficiency: float | None = None
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def mib_per_s(self) -> float | None:
+        """Payload throughput in MiB/s (None for a failed run)."""
+        if self.error is not None or self.seconds <= 0:
+            return None
+        return self.bytes / MIB / self.seconds
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict, with ``mib_per_s`` added."""
+        data = asdict(self)
+        data["mib_per_s"] = self.mib_per_s
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Measurement:
+        """The measurement :meth:`to_json` wrote."""
+        fields = {k: v for k, v in data.items() if k != "mib_per_s"}
+        return cls(**fields)

@@ -1,0 +1,34 @@
+"""The peers: one module per tool, each with ``NAME``, ``KINDS`` (scenario kinds it runs),
+``NEEDS_S3``, ``missing() -> str | None`` and ``run(scenario, origin) -> Measurement``.
+
+Modules import their tool inside ``run`` so the harness can list peers without installing them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+PEERS: dict[str, str] = {
+    "obstac": "benchmarks.peers.obstac_transfer",
+    "obstore": "benchmarks.peers.obstore_raw",
+    "aiohttp": "benchmarks.peers.aiohttp_async",
+    "boto3-threads": "benchmarks.peers.boto3_threads",
+    "s5cmd": "benchmarks.peers.s5cmd_cli",
+    "rclone": "benchmarks.peers.rclone_cli",
+    "requests-seq": "benchmarks.peers.requests_seq",
+    "urllib-seq": "benchmarks.peers.urllib_seq",
+}
+"""Peer name -> module, in the order the table shows them (obstac first: the reference)."""
+
+
+def load(name: str) -> ModuleType:
+    """The module of a peer.
+
+    Raises:
+        ValueError: If the peer is unknown.
+    """
+    if name not in PEERS:
+        msg = f"unknown peer {name!r}; use some of {list(PEERS)}"
+        raise ValueError(msg)
+    return importlib.import_module(PEERS[name])

@@ -1,0 +1,50 @@
+"""boto3 ``download_file`` from a thread pool of 32 (s3transfer splits objects over 8 MiB into
+ranged parts with its own 10 threads each), path-style against the S3 stand-in (nginx)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from importlib.util import find_spec
+from pathlib import Path
+
+from benchmarks.model import Measurement, Origin, Scenario
+from benchmarks.peers._common import local_path, timed_download
+
+NAME = "boto3-threads"
+KINDS = frozenset({"download"})
+NEEDS_S3 = True
+THREADS = 32
+"""Objects downloaded at once."""
+
+
+def missing() -> str | None:
+    """Why the peer cannot run, or None."""
+    return None if find_spec("boto3") else "boto3 is not installed"
+
+
+def run(scenario: Scenario, origin: Origin) -> Measurement:
+    """``download_file`` each object from a thread pool."""
+    import boto3
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=origin.url,
+        region_name="us-east-1",
+        config=Config(
+            signature_version=UNSIGNED,
+            s3={"addressing_style": "path"},
+            max_pool_connections=THREADS * 10,
+            response_checksum_validation="when_required",
+        ),
+    )
+
+    def work(root: Path) -> None:
+        def one(key: str) -> None:
+            client.download_file(origin.bucket, key, str(local_path(root, key)))
+
+        with ThreadPoolExecutor(THREADS) as pool:
+            list(pool.map(one, [obj.key for obj in scenario.objects]))
+
+    return timed_download(NAME, scenario, f"download_file, {THREADS} threads, unsigned", work)

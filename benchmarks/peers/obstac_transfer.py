@@ -1,0 +1,70 @@
+"""obstac: whole objects through :func:`obstac.transfer.transfer`, ranges through
+:meth:`obstac.AssetReader.read_ranges_async` (one call per file, all files at once)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from benchmarks.model import Measurement, Origin, Scenario
+from benchmarks.peers._common import (
+    check_ranges,
+    group_ranges,
+    local_path,
+    timed_download,
+    ungroup,
+)
+
+NAME = "obstac"
+KINDS = frozenset({"download", "ranges"})
+NEEDS_S3 = False
+
+
+def missing() -> str | None:
+    """Always available: obstac is the package under test."""
+    return None
+
+
+def run(scenario: Scenario, origin: Origin) -> Measurement:
+    """Download the scenario's objects, or read its ranges, with obstac's defaults.
+
+    ``fsync=False``: no other peer syncs its files, so obstac does not either here.
+    """
+    if scenario.kind == "ranges":
+        return _ranges(scenario, origin)
+
+    import obstac
+    from obstac.transfer import LocalTarget, TransferJob, TransferOptions, transfer
+
+    def work(root: Path) -> None:
+        jobs = [
+            TransferJob(
+                obj.key,
+                obstac.open_asset(origin.href(obj.key)),
+                LocalTarget(local_path(root, obj.key)),
+            )
+            for obj in scenario.objects
+        ]
+        transfer(jobs, options=TransferOptions(fsync=False, on_error="raise"))
+
+    return timed_download(NAME, scenario, "transfer() defaults, fsync=False", work)
+
+
+def _ranges(scenario: Scenario, origin: Origin) -> Measurement:
+    import obstac
+
+    by_key = group_ranges(scenario)
+
+    async def read_all() -> dict[str, list[int]]:
+        readers = {key: obstac.open_asset(origin.href(key)) for key in by_key}
+        results = await asyncio.gather(
+            *(readers[key].read_ranges_async(*by_key[key]) for key in by_key)
+        )
+        return {key: [len(c) for c in chunks] for key, chunks in zip(by_key, results, strict=True)}
+
+    started = time.perf_counter()
+    lengths = asyncio.run(read_all())
+    seconds = time.perf_counter() - started
+    total = check_ranges(scenario, ungroup(scenario, lengths))
+    return Measurement(NAME, scenario.name, seconds, total, "read_ranges_async, files gathered")

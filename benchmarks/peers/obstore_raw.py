@@ -1,0 +1,103 @@
+"""Raw obstore by hand, the floor obstac must stay within a few % of.
+
+Small objects: one ``get_async`` per object, streamed to its file, 64 in flight. Large objects
+(> one part): 8 MiB ``get_range_async`` parts written at their offsets, 64 in flight over all
+objects. Ranges: ``get_ranges_async`` per file, files gathered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+from obstore.store import HTTPStore
+
+from benchmarks.model import Measurement, Origin, Scenario
+from benchmarks.peers._common import (
+    CONCURRENCY,
+    PART_SIZE,
+    check_ranges,
+    group_ranges,
+    local_path,
+    timed_download,
+    ungroup,
+)
+
+NAME = "obstore"
+KINDS = frozenset({"download", "ranges"})
+NEEDS_S3 = False
+
+
+def missing() -> str | None:
+    """Always available: obstore is obstac's dependency."""
+    return None
+
+
+def _store(origin: Origin) -> HTTPStore:
+    return HTTPStore.from_url(
+        f"{origin.url}/{origin.bucket}",
+        client_options={"allow_http": True, "timeout": "300s"},
+    )
+
+
+def run(scenario: Scenario, origin: Origin) -> Measurement:
+    """Fetch with obstore directly (see the module)."""
+    import obstore
+
+    store = _store(origin)
+    if scenario.kind == "ranges":
+        by_key = group_ranges(scenario)
+
+        async def read_all() -> dict[str, list[int]]:
+            results = await asyncio.gather(
+                *(
+                    obstore.get_ranges_async(store, key, starts=s, ends=e)
+                    for key, (s, e) in by_key.items()
+                )
+            )
+            return {k: [len(c) for c in chunks] for k, chunks in zip(by_key, results, strict=True)}
+
+        started = time.perf_counter()
+        lengths = asyncio.run(read_all())
+        seconds = time.perf_counter() - started
+        total = check_ranges(scenario, ungroup(scenario, lengths))
+        return Measurement(NAME, scenario.name, seconds, total, "get_ranges_async, files gathered")
+
+    async def download(root: Path) -> None:
+        limit = asyncio.Semaphore(CONCURRENCY)
+
+        async def whole(key: str, path: Path) -> None:
+            async with limit:
+                result = await obstore.get_async(store, key)
+                with path.open("wb") as file:
+                    async for chunk in result.stream(min_chunk_size=1024 * 1024):
+                        file.write(chunk)
+
+        async def part(key: str, fd: int, start: int, end: int) -> None:
+            async with limit:
+                data = await obstore.get_range_async(store, key, start=start, end=end)
+                os.pwrite(fd, memoryview(data), start)
+
+        tasks = []
+        fds = []
+        for obj in scenario.objects:
+            path = local_path(root, obj.key)
+            if obj.size <= PART_SIZE:
+                tasks.append(whole(obj.key, path))
+                continue
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            fds.append(fd)
+            tasks.extend(
+                part(obj.key, fd, start, min(start + PART_SIZE, obj.size))
+                for start in range(0, obj.size, PART_SIZE)
+            )
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    note = f"{CONCURRENCY} in flight, {PART_SIZE >> 20} MiB parts above that size"
+    return timed_download(NAME, scenario, note, lambda root: asyncio.run(download(root)))

