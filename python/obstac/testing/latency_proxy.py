@@ -34,13 +34,11 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import threading
 from dataclasses import dataclass
-from typing import Literal, Self
+from typing import Literal
 
-from obstac.testing._lifecycle import Service
 from obstac.testing._ports import LOOPBACK
+from obstac.testing._tcp_proxy import TCPProxy
 
 __all__ = [
     "MIB",
@@ -68,8 +66,6 @@ BURST_SECONDS = 0.005
 """A token bucket holds at most this many seconds of its rate (and at least one read), so a
 capped transfer cannot burst far above its rate after idling."""
 
-_STOP_TIMEOUT = 10.0
-"""Seconds ``stop()`` waits for the event loop to close the connections."""
 
 ProfileName = Literal["wan", "lan"]
 
@@ -127,7 +123,7 @@ class _Direction:
         self.bytes = 0
 
 
-class LatencyProxy(Service):
+class LatencyProxy(TCPProxy):
     """A TCP proxy on 127.0.0.1 adding round-trip time and bandwidth caps (see the module).
 
     It runs its own asyncio event loop in a background thread, so it works beside any client,
@@ -167,21 +163,12 @@ class LatencyProxy(Service):
             if cap is not None and cap <= 0:
                 msg = f"{name}={cap!r}: a cap must be positive bytes/s, or None for no cap"
                 raise ValueError(msg)
-        self._target = (target_host, target_port)
+        super().__init__(target_port, target_host)
         self.rtt = rtt
         self.per_connection = per_connection
         self.total = total
         self._up = _Direction(total)
         self._down = _Direction(total)
-        self._connections_opened = 0
-        self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._pipes: set[asyncio.Future[None]] = set()
-        self._closing = False
-        self._port: int | None = None
 
     @classmethod
     def profile(
@@ -213,29 +200,6 @@ class LatencyProxy(Service):
         )
 
     @property
-    def port(self) -> int:
-        """The 127.0.0.1 port the proxy listens on.
-
-        Raises:
-            RuntimeError: If the proxy is not started.
-        """
-        if self._port is None:
-            msg = "LatencyProxy is not started; call start() first"
-            raise RuntimeError(msg)
-        return self._port
-
-    @property
-    def url(self) -> str:
-        """The proxy's base URL, ``http://127.0.0.1:PORT``: use it in place of the server's."""
-        return f"http://{LOOPBACK}:{self.port}"
-
-    @property
-    def connections(self) -> int:
-        """Connections accepted since start."""
-        with self._lock:
-            return self._connections_opened
-
-    @property
     def bytes_up(self) -> int:
         """Bytes forwarded from clients to the server since start."""
         with self._lock:
@@ -247,40 +211,6 @@ class LatencyProxy(Service):
         with self._lock:
             return self._down.bytes
 
-    def start(self) -> Self:
-        """Listen on a free port and start forwarding.
-
-        Returns:
-            This proxy.
-
-        Raises:
-            RuntimeError: If it is already started.
-        """
-        if self._loop is not None:
-            msg = f"LatencyProxy is already started on port {self._port}"
-            raise RuntimeError(msg)
-        loop = asyncio.new_event_loop()
-        self._closing = False
-        self._server = loop.run_until_complete(asyncio.start_server(self._on_client, LOOPBACK, 0))
-        self._port = self._server.sockets[0].getsockname()[1]
-        self._loop = loop
-        self._thread = threading.Thread(
-            target=loop.run_forever, name=f"LatencyProxy:{self._port}", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening, close every connection, end the loop. Safe to call twice."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        asyncio.run_coroutine_threadsafe(self._close(), loop).result(_STOP_TIMEOUT)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join()
-        loop.close()
-        self._loop, self._thread, self._server, self._port = None, None, None, None
-
     def __repr__(self) -> str:
         caps = ", ".join(
             f"{name}={cap / MIB:g} MiB/s" if cap is not None else f"{name}=None"
@@ -288,60 +218,21 @@ class LatencyProxy(Service):
         )
         return f"LatencyProxy({self._target[0]}:{self._target[1]}, rtt={self.rtt:g}, {caps})"
 
-    async def _close(self) -> None:
-        # Cancel the pipes, not the connection tasks: asyncio logs an error for a cancelled
-        # client_connected_cb task. Each connection then closes its own sockets.
-        self._closing = True
-        if self._server is not None:
-            self._server.close()
-        for pipe in list(self._pipes):
-            pipe.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+    async def _before_connect(self) -> None:
+        if self.rtt:
+            await asyncio.sleep(self.rtt)  # the handshake's round trip
 
-    async def _on_client(
-        self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
-    ) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        with self._lock:
-            self._connections_opened += 1
-        try:
-            await self._forward(client_reader, client_writer)
-        finally:
-            if task is not None:
-                self._tasks.discard(task)
-
-    async def _forward(
-        self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
-    ) -> None:
-        server_writer: asyncio.StreamWriter | None = None
-        try:
-            if self.rtt:
-                await asyncio.sleep(self.rtt)  # the handshake's round trip
-            server_reader, server_writer = await asyncio.open_connection(*self._target)
-        except (OSError, asyncio.CancelledError):
-            await _close_writer(client_writer)  # the client sees the target refuse
-            return
-        if self._closing:
-            await _close_writer(server_writer)
-            await _close_writer(client_writer)
-            return
-        pipes = {
+    def _pipes(
+        self,
+        client_reader: asyncio.StreamReader,
+        client_writer: asyncio.StreamWriter,
+        server_reader: asyncio.StreamReader,
+        server_writer: asyncio.StreamWriter,
+    ) -> set[asyncio.Future[None]]:
+        return {
             asyncio.ensure_future(self._pipe(client_reader, server_writer, self._up)),
             asyncio.ensure_future(self._pipe(server_reader, client_writer, self._down)),
         }
-        self._pipes |= pipes
-        try:
-            # Both directions end at EOF; a reset on either side ends the connection.
-            await asyncio.wait(pipes, return_when=asyncio.FIRST_EXCEPTION)
-        finally:
-            for pipe in pipes:
-                pipe.cancel()
-            await asyncio.gather(*pipes, return_exceptions=True)
-            self._pipes -= pipes
-            await _close_writer(server_writer)
-            await _close_writer(client_writer)
 
     def _buckets(self, direction: _Direction, now: float) -> list[_TokenBucket]:
         buckets = []
@@ -434,9 +325,3 @@ class _Delivery:
         finally:
             self._dead = True
             self._space.set()
-
-
-async def _close_writer(writer: asyncio.StreamWriter) -> None:
-    writer.close()
-    with contextlib.suppress(OSError):
-        await writer.wait_closed()
