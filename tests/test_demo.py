@@ -10,12 +10,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import re
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,13 +33,17 @@ SERVER_PORTS = re.compile(r"127\.0\.0\.1:(\d+)")
 DEMO_BYTES = 159.8  # MiB: the catalog's 46 files
 
 
-def _demo(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+def _demo(
+    *args: str, timeout: float = 90, tmpdir: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TMPDIR": str(tmpdir)} if tmpdir is not None else None
     return subprocess.run(
         [sys.executable, "-m", "obstac.demo", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
+        env=env,
     )
 
 
@@ -72,14 +76,12 @@ def _running(*args: str) -> Iterator[subprocess.Popen[str]]:
         process.communicate()
 
 
-def _demo_temp_folders() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("obstac-demo-*")}
-
-
-def test_lan_demo_downloads_and_verifies_every_asset_then_removes_its_temp_folder() -> None:
-    before = _demo_temp_folders()
+def test_lan_demo_downloads_and_verifies_every_asset_then_removes_its_temp_folder(
+    tmp_path: Path,
+) -> None:
+    # A private TMPDIR: other tests may run demos (and make temp folders) at the same time.
     started = time.monotonic()
-    done = _demo("--profile", "lan")
+    done = _demo("--profile", "lan", tmpdir=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert time.monotonic() - started < 60
     summary = SUMMARY.search(done.stdout)
@@ -99,7 +101,7 @@ def test_lan_demo_downloads_and_verifies_every_asset_then_removes_its_temp_folde
     ports = [int(port) for port in SERVER_PORTS.findall(done.stderr)[:2]]
     assert len(ports) == 2
     assert all(_closed(port) for port in ports)
-    assert _demo_temp_folders() <= before  # its download folder is gone
+    assert not list(tmp_path.glob("obstac-demo-*"))  # its download folder is gone
 
 
 def test_wan_demo_into_dest_keeps_files_whose_bytes_match_the_catalog(tmp_path: Path) -> None:
