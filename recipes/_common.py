@@ -18,7 +18,7 @@ import pystac
 from pystac_client.exceptions import APIError
 
 import obstac
-from obstac.download import DownloadReport
+from obstac.download import DownloadError, DownloadReport, download_items
 
 __all__ = [
     "HEADER_BYTES",
@@ -181,6 +181,31 @@ def show_report(report: DownloadReport, dest: Path) -> int:
     verdict = f"all {report.verified} verified" if ok else "NOT all verified"
     print(f"download: {report.summary()}; {verdict}")
     return 0 if ok else 1
+
+
+def download(
+    items: Sequence[pystac.Item],
+    dest: Path | None,
+    recipe: obstac.recipes.Recipe,
+    include: Collection[str],
+) -> int:
+    """Download the ``include`` assets of ``items`` with ``recipe``, print the outcome.
+
+    Args:
+        items: The items found.
+        dest: ``--dest``, or None for a temporary folder removed afterwards.
+        recipe: The catalog's recipe (other hosts are chosen automatically).
+        include: The asset keys to download.
+
+    Returns:
+        0 when every asset was downloaded and verified, else 1.
+    """
+    with destination(dest) as folder:
+        try:
+            report = download_items(items, folder, recipes=[recipe], include=include).report
+        except DownloadError as error:
+            report = error.report
+        return show_report(report, folder)
 
 
 def run_main(main: Callable[[list[str] | None], int]) -> int:

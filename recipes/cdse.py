@@ -24,7 +24,6 @@ import _offline
 import pystac_client
 
 import obstac
-from obstac.download import DownloadError, download_items
 
 STAC_URL = "https://stac.dataspace.copernicus.eu/v1"
 COLLECTION = "sentinel-2-l2a"
@@ -46,14 +45,7 @@ def run(stac_url: str, recipe: obstac.recipes.CDSERecipe, args: argparse.Namespa
             for key in _common.pick(item, keys=["B04_60m", "B04_20m", "B04_10m"])[:1]:
                 reader = obstac.open_asset(item.assets[key], recipe=recipe)
                 _common.show_reads(item, key, reader)
-        with _common.destination(args.dest) as dest:
-            try:
-                report = download_items(
-                    items, dest, recipes=[recipe], include=["product_metadata", "granule_metadata"]
-                ).report
-            except DownloadError as error:
-                report = error.report
-            return _common.show_report(report, dest)
+        return _common.download(items, args.dest, recipe, ["product_metadata", "granule_metadata"])
     finally:
         # Keys made from a user name and password (or a token) are temporary: delete them.
         if recipe.revoke_keys():

@@ -24,7 +24,6 @@ import _offline
 import pystac_client
 
 import obstac
-from obstac.download import DownloadError, download_items
 
 STAC_URL = "https://geoservice.dlr.de/eoc/ogc/stac/v1"
 COLLECTION = "ENMAP_HSI_L2A"
@@ -44,12 +43,7 @@ def run(stac_url: str, recipe: obstac.recipes.Recipe, args: argparse.Namespace) 
         for key in _common.pick(item, keys=["image"], suffixes=["SPECTRAL_IMAGE.TIF"])[:1]:
             _common.show_reads(item, key, obstac.open_asset(item.assets[key], recipe=recipe))
         small += _common.pick(item, roles=["metadata", "overview", "thumbnail"])
-    with _common.destination(args.dest) as dest:
-        try:
-            report = download_items(items, dest, recipes=[recipe], include=small).report
-        except DownloadError as error:
-            report = error.report
-        return _common.show_report(report, dest)
+    return _common.download(items, args.dest, recipe, small)
 
 
 def main(argv: list[str] | None = None) -> int:

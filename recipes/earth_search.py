@@ -22,7 +22,6 @@ import _offline
 import pystac_client
 
 import obstac
-from obstac.download import DownloadError, download_items
 
 STAC_URL = "https://earth-search.aws.element84.com/v1"
 COLLECTION = "sentinel-2-l2a"
@@ -42,14 +41,7 @@ def run(stac_url: str, recipe: obstac.recipes.Recipe, args: argparse.Namespace) 
     for item in items:
         for key in _common.pick(item, keys=["red", "B04"]):
             _common.show_reads(item, key, obstac.open_asset(item.assets[key], recipe=recipe))
-    with _common.destination(args.dest) as dest:
-        try:
-            report = download_items(
-                items, dest, recipes=[recipe], include=["thumbnail", "granule_metadata"]
-            ).report
-        except DownloadError as error:
-            report = error.report
-        return _common.show_report(report, dest)
+    return _common.download(items, args.dest, recipe, ["thumbnail", "granule_metadata"])
 
 
 def main(argv: list[str] | None = None) -> int:

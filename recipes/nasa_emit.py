@@ -28,7 +28,6 @@ import _offline
 import pystac_client
 
 import obstac
-from obstac.download import DownloadError, download_items
 
 STAC_URL = "https://cmr.earthdata.nasa.gov/stac/LPCLOUD"
 COLLECTION = "EMITL2ARFL_001"
@@ -51,12 +50,7 @@ def run(stac_url: str, recipe: obstac.recipes.Recipe, args: argparse.Namespace) 
         for key in _common.pick(item, suffixes=[".nc"])[:1]:
             _common.show_reads(item, key, obstac.open_asset(item.assets[key], recipe=recipe))
         browse += _common.pick(item, suffixes=[".png", ".jpg", ".jpeg"])
-    with _common.destination(args.dest) as dest:
-        try:
-            report = download_items(items, dest, recipes=[recipe], include=browse).report
-        except DownloadError as error:
-            report = error.report
-        return _common.show_report(report, dest)
+    return _common.download(items, args.dest, recipe, browse)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,7 +26,6 @@ import _offline
 import pystac_client
 
 import obstac
-from obstac.download import DownloadError, download_items
 
 SERVER = "https://sharinghub.p2.csgroup.space"
 COLLECTION = "ai-model"
@@ -46,12 +45,7 @@ def run(stac_url: str, recipe: obstac.recipes.Recipe, args: argparse.Namespace) 
         for key in _common.pick(item, keys=["model"], roles=["data"])[:1]:
             _common.show_reads(item, key, obstac.open_asset(item.assets[key], recipe=recipe))
         small += _common.pick(item, roles=["metadata", "thumbnail", "overview"])
-    with _common.destination(args.dest) as dest:
-        try:
-            report = download_items(items, dest, recipes=[recipe], include=small).report
-        except DownloadError as error:
-            report = error.report
-        return _common.show_report(report, dest)
+    return _common.download(items, args.dest, recipe, small)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,7 +21,6 @@ import _offline
 import pystac_client
 
 import obstac
-from obstac.download import DownloadError, download_items
 
 STAC_URL = "https://stac.astrogeology.usgs.gov/api"
 COLLECTION = "mro_ctx_controlled_usgs_dtms"
@@ -39,14 +38,7 @@ def run(stac_url: str, recipe: obstac.recipes.Recipe, args: argparse.Namespace) 
     for item in items:
         for key in _common.pick(item, keys=["dem"], roles=["data"])[:1]:
             _common.show_reads(item, key, obstac.open_asset(item.assets[key], recipe=recipe))
-    with _common.destination(args.dest) as dest:
-        try:
-            report = download_items(
-                items, dest, recipes=[recipe], include=["thumbnail", "fgdc_metadata"]
-            ).report
-        except DownloadError as error:
-            report = error.report
-        return _common.show_report(report, dest)
+    return _common.download(items, args.dest, recipe, ["thumbnail", "fgdc_metadata"])
 
 
 def main(argv: list[str] | None = None) -> int:
