@@ -17,10 +17,9 @@ measured separately yet (see README).
 from __future__ import annotations
 
 from contextlib import ExitStack
-from types import TracebackType
 from typing import Self
 
-from obstac.testing import CountingProxy, LatencyProxy
+from obstac.testing import CountingProxy, LatencyProxy, Service
 from obstac.testing.latency_proxy import PROFILES, ProfileName
 
 PROXY_CEILING = (
@@ -42,7 +41,7 @@ def ideal_seconds(payload_bytes: int, profile: ProfileName) -> float | None:
     return payload_bytes / link.total + link.rtt
 
 
-class Link:
+class Link(Service):
     """The proxy chain in front of an origin port; a context manager.
 
     Attributes:
@@ -88,14 +87,3 @@ class Link:
     def requests(self) -> int:
         """HTTP requests counted since the last :meth:`reset`."""
         return self._counter.count()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

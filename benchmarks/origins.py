@@ -18,12 +18,11 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 from benchmarks.model import Scenario
 from benchmarks.scenarios import payloads, write_files
-from obstac.testing import RangeHTTPServer, free_port, wait_for_port
+from obstac.testing import RangeHTTPServer, Service, free_port, wait_for_port
 
 BUCKET = "bench"
 """The first path segment of every object (the S3 bucket for S3 peers)."""
@@ -63,7 +62,7 @@ def nginx_path() -> str | None:
     )
 
 
-class NginxOrigin:
+class NginxOrigin(Service):
     """nginx serving ``data_root`` on a free 127.0.0.1 port; a context manager."""
 
     name = "nginx"
@@ -113,19 +112,8 @@ class NginxOrigin:
             self._process = None
         shutil.rmtree(self._conf_dir, ignore_errors=True)
 
-    def __enter__(self) -> Self:
-        return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-class MemoryOrigin:
+class MemoryOrigin(Service):
     """:class:`obstac.testing.RangeHTTPServer` holding the objects in memory."""
 
     name = "RangeHTTPServer"
@@ -153,14 +141,3 @@ class MemoryOrigin:
     def stop(self) -> None:
         """Stop serving."""
         self._server.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -15,6 +15,7 @@ This subpackage needs the ``testing`` extra (moto, boto3, azure-storage-blob) an
 Node.js with the ``azurite`` npm package (``make install``).
 """
 
+from obstac.testing._lifecycle import Service
 from obstac.testing._ports import free_port, wait_for_port
 from obstac.testing._process import ServerProcess
 from obstac.testing.azurite import ACCOUNT_KEY, ACCOUNT_NAME, AzuriteServer, find_azurite
@@ -48,6 +49,7 @@ __all__ = [
     "RecordedRequest",
     "Response",
     "ServerProcess",
+    "Service",
     "StacAPIDouble",
     "StoredObject",
     "cleared_cloud_env",
