@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from obstore.store import AzureStore
 
-from obstac import _defaults
 from obstac._redact import register_secret
 from obstac.errors import RecipeError
 from obstac.hrefs import StoreKind
-from obstac.recipes._base import Route, env_source, require_bucket
+from obstac.recipes._base import Route, env_source, make_store, require_bucket
 
 if TYPE_CHECKING:
     from obstore.store import AzureConfig, AzureCredentialProvider, ClientConfig, RetryConfig
@@ -125,14 +124,13 @@ class AzureRecipe:
                 config["token"] = self.bearer_token
             elif source.startswith("anonymous"):
                 config["skip_signature"] = True
-            if self.config:
-                config.update(self.config)
-            return AzureStore(
+            return make_store(
+                AzureStore,
                 container,
-                config=config,  # type: ignore[arg-type]
-                client_options=_defaults.client_options(
-                    self.client_options, allow_http=endpoint.startswith("http://")
-                ),
+                config,
+                user_config=self.config,
+                client_options=self.client_options,
+                endpoint=endpoint,
                 retry_config=self.retry_config,
                 credential_provider=self.credential_provider,
             )

@@ -12,13 +12,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 if TYPE_CHECKING:
     from obstore.store import ObjectStore
 
     from obstac._assets import AssetInfo
     from obstac.hrefs import Location
+
+StoreT = TypeVar("StoreT")
 
 __all__ = [
     "ProviderRecipe",
@@ -27,6 +29,7 @@ __all__ = [
     "env_source",
     "frozen_items",
     "html_login_check",
+    "make_store",
     "require_bucket",
 ]
 
@@ -148,3 +151,33 @@ def html_login_check(recipe: str, href: str, hint: str) -> Callable[[bytes], Non
             )
 
     return check
+
+
+def make_store(
+    store_type: Callable[..., StoreT],
+    bucket: str,
+    config: dict[str, object],
+    *,
+    user_config: Mapping[str, object] | None,
+    client_options: Mapping[str, object] | None,
+    endpoint: str | None,
+    retry_config: Mapping[str, object] | None,
+    credential_provider: object | None,
+) -> StoreT:
+    """Build an S3/Azure/GCS store the way every cloud recipe does.
+
+    ``config`` is what the recipe derived; the user's ``config=`` is laid over it, and the
+    client options over obstac's defaults (plain http allowed only for an ``http://`` endpoint).
+    """
+    from obstac import _defaults
+
+    return store_type(
+        bucket,
+        config={**config, **(user_config or {})},
+        client_options=_defaults.client_options(
+            client_options,  # type: ignore[arg-type]
+            allow_http=bool(endpoint and endpoint.startswith("http://")),
+        ),
+        retry_config=retry_config,
+        credential_provider=credential_provider,
+    )

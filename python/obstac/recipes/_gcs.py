@@ -7,10 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from obstore.store import GCSStore
 
-from obstac import _defaults
 from obstac._redact import register_secret
 from obstac.hrefs import StoreKind
-from obstac.recipes._base import Route, env_source, require_bucket
+from obstac.recipes._base import Route, env_source, make_store, require_bucket
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig, GCSConfig, GCSCredentialProvider, RetryConfig
@@ -95,14 +94,13 @@ class GCSRecipe:
                 config["bearer_token"] = self.bearer_token
             elif source.startswith("anonymous"):
                 config["skip_signature"] = True
-            if self.config:
-                config.update(self.config)
-            return GCSStore(
+            return make_store(
+                GCSStore,
                 bucket,
-                config=config,  # type: ignore[arg-type]
-                client_options=_defaults.client_options(
-                    self.client_options, allow_http=endpoint.startswith("http://")
-                ),
+                config,
+                user_config=self.config,
+                client_options=self.client_options,
+                endpoint=endpoint,
                 retry_config=self.retry_config,
                 credential_provider=self.credential_provider,
             )

@@ -9,10 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from obstore.store import S3Store
 
-from obstac import _defaults
 from obstac._redact import register_secret
 from obstac.hrefs import StoreKind
-from obstac.recipes._base import Route, env_source, require_bucket
+from obstac.recipes._base import Route, env_source, make_store, require_bucket
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig, RetryConfig, S3Config, S3CredentialProvider
@@ -102,15 +101,13 @@ class S3Recipe:
                 config["skip_signature"] = True
             if requester_pays:
                 config["request_payer"] = True
-            if self.config:
-                config.update(self.config)
-            return S3Store(
+            return make_store(
+                S3Store,
                 bucket,
-                config=config,  # type: ignore[arg-type]
-                client_options=_defaults.client_options(
-                    self.client_options,
-                    allow_http=bool(self.endpoint and self.endpoint.startswith("http://")),
-                ),
+                config,
+                user_config=self.config,
+                client_options=self.client_options,
+                endpoint=self.endpoint,
                 retry_config=self.retry_config,
                 credential_provider=self.credential_provider,
             )
