@@ -549,5 +549,3 @@ def test_version_and_help_name_what_the_code_does(capsys: pytest.CaptureFixture[
         "--json",
     ):
         assert flag in text, flag
-    assert main(["bench"]) == 2
-    assert "make bench" in capsys.readouterr().err

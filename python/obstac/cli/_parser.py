@@ -341,7 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=cmd_demo)
 
     bench = commands.add_parser(
-        "bench", help="the benchmark scenarios: run 'make bench' from a clone", add_help=False
+        "bench",
+        help="run the benchmark suite of the clone you are in ('obstac bench --help')",
+        add_help=False,
     )
     bench.add_argument("arguments", nargs=argparse.REMAINDER)
     bench.set_defaults(handler=cmd_bench)
