@@ -215,15 +215,59 @@ def _item_from_dict(document: dict[str, Any], *, base: str | None, owned: bool) 
         )
     if not isinstance(document.get("id"), str) or not document["id"]:
         raise DownloadInputError("a STAC Item needs a non-empty string 'id'")
+    problem = _shape_problem(document)
+    if problem:
+        raise DownloadInputError(
+            f"item {document['id']!r} is not a valid STAC Item: {problem}; fix or leave out "
+            "this item"
+        )
     if base is not None and _self_href(document) is None:
         document = _with_absolute_asset_hrefs(document, base)
         owned = True
     try:
         return pystac.Item.from_dict(document, migrate=False, preserve_dict=not owned)
-    except (KeyError, TypeError, ValueError, pystac.STACError) as error:
+    except (AttributeError, KeyError, TypeError, ValueError, pystac.STACError) as error:
         raise DownloadInputError(
             f"item {document.get('id')!r} is not a valid STAC Item: {error!r}"
         ) from error
+
+
+def _shape_problem(document: Mapping[str, Any]) -> str | None:
+    """What makes ``document`` unusable as an item, in words naming the field, or None.
+
+    Checks the fields a download walks (properties, assets and their hrefs, links,
+    collection), so a hostile or broken item is refused by name instead of failing deep
+    inside pystac or the download with an unrelated error.
+    """
+    if not isinstance(document.get("properties"), dict):
+        return f"'properties' must be a JSON object, not {_json_type(document.get('properties'))}"
+    for name, kind in (("assets", dict), ("links", list)):
+        value = document.get(name)
+        if value is not None and not isinstance(value, kind):
+            return f"{name!r} must be a JSON {_json_kind(kind)}, not {_json_type(value)}"
+    collection = document.get("collection")
+    if collection is not None and not isinstance(collection, str):
+        return f"'collection' must be a string, not {_json_type(collection)}"
+    for key, asset in (document.get("assets") or {}).items():
+        if not isinstance(asset, dict):
+            return f"asset {key!r} must be a JSON object, not {_json_type(asset)}"
+        href = asset.get("href")
+        if not isinstance(href, str):
+            what = "has no 'href'" if href is None else f"has a {_json_type(href)} 'href'"
+            return f"asset {key!r} {what} (a string is needed)"
+    for link in document.get("links") or []:
+        if not isinstance(link, dict):
+            return f"each of 'links' must be a JSON object, not {_json_type(link)}"
+    return None
+
+
+def _json_kind(kind: type) -> str:
+    return "object" if kind is dict else "array"
+
+
+def _json_type(value: object) -> str:
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+    return names.get(type(value), "number" if isinstance(value, (int, float)) else "value")
 
 
 def _self_href(document: Mapping[str, Any]) -> str | None:
