@@ -18,6 +18,7 @@ against the file, as a STAC reader would.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -37,6 +38,7 @@ __all__ = [
     "ItemsLike",
     "iter_item_batches",
     "iter_items",
+    "located",
     "to_item",
 ]
 
@@ -140,6 +142,16 @@ def to_item(value: pystac.Item | Mapping[str, Any], *, base: str | None = None) 
     return _item_from_dict(dict(value), base=base, owned=False)
 
 
+@contextlib.contextmanager
+def located(where: str) -> Iterator[None]:
+    """Prefix the message of a :class:`DownloadInputError` raised inside with ``where`` (a
+    line of a file, a feature of a collection), so a user can find the bad item."""
+    try:
+        yield
+    except DownloadInputError as error:
+        raise DownloadInputError(f"{where}: {error}") from None
+
+
 def _is_search(items: object) -> TypeGuard[ItemSearchLike]:
     return isinstance(items, ItemSearchLike) and not isinstance(items, (str, bytes, Mapping))
 
@@ -192,13 +204,15 @@ def _from_mapping(document: Mapping[str, Any], *, base: str | None) -> Iterator[
         features = document.get("features")
         if not isinstance(features, list):
             raise DownloadInputError("a FeatureCollection needs a 'features' list")
-        for feature in features:
-            if not isinstance(feature, Mapping):
-                raise DownloadInputError(
-                    f"a FeatureCollection's features must be STAC Items, not "
-                    f"{type(feature).__name__}"
-                )
-            yield _item_from_dict(dict(feature), base=base, owned=False)
+        for index, feature in enumerate(features):
+            with located(f"features[{index}] of the FeatureCollection"):
+                if not isinstance(feature, Mapping):
+                    raise DownloadInputError(
+                        f"a FeatureCollection's features must be STAC Items, not "
+                        f"{type(feature).__name__}"
+                    )
+                item = _item_from_dict(dict(feature), base=base, owned=False)
+            yield item
     else:
         raise DownloadInputError(
             f"expected a STAC Item ('type': 'Feature') or an ItemCollection "
@@ -343,4 +357,5 @@ def _from_ndjson(path: Path, base: str) -> Iterator[pystac.Item]:
                 raise DownloadInputError(f"{path}, line {number}: not JSON: {error}") from error
             if not isinstance(document, dict):
                 raise DownloadInputError(f"{path}, line {number}: not a STAC Item")
-            yield from _from_mapping(document, base=base)
+            with located(f"{path}, line {number}"):
+                yield from _from_mapping(document, base=base)

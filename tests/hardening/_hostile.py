@@ -4,7 +4,7 @@ tree that holds them, STAC Item dicts, and the ``obstac`` command run in-process
 Every test downloads into ``root/dest`` with the current directory set to ``root/cwd``, and with
 ``root/outside`` as the place hostile absolute paths point at. A snapshot of ``root`` taken
 before and after proves that nothing outside ``dest`` was created, changed or removed. Test
-modules import ``sandbox_fixture`` and ``origin_fixture`` to use these two fixtures.
+modules import ``*_fixture`` to use the ``sandbox``, ``origin`` and ``cli`` fixtures.
 """
 
 from __future__ import annotations
@@ -62,6 +62,13 @@ class Sandbox:
     @property
     def outside(self) -> Path:
         return self.root / "outside"
+
+    def add_input(self, name: str, content: bytes) -> Path:
+        """Write an input file into ``outside`` (part of what must not change)."""
+        path = self.outside / name
+        path.write_bytes(content)
+        self.before = snapshot(self.root)
+        return path
 
     def written(self) -> Tree:
         """What is under ``dest`` now, relative to it."""
@@ -150,16 +157,22 @@ class Run:
         return document
 
 
-def run_cli(
-    args: list[str],
-    stdin: bytes,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Run:
-    """``obstac ARGS`` in this process (``main(argv)``) with ``stdin`` piped in."""
-    capsys.readouterr()
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
-    code = main(args)
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.err
-    return Run(code, captured.out, captured.err)
+@dataclass
+class Cli:
+    """``obstac ARGS`` in this process (``main(argv)``), with bytes piped into stdin."""
+
+    monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str]
+
+    def run(self, args: list[str], stdin: bytes = b"") -> Run:
+        self.capsys.readouterr()
+        self.monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+        code = main(args)
+        captured = self.capsys.readouterr()
+        assert "Traceback" not in captured.err
+        return Run(code, captured.out, captured.err)
+
+
+@pytest.fixture(name="cli")
+def cli_fixture(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    return Cli(monkeypatch, capsys)

@@ -13,11 +13,12 @@ import pytest
 from obstac._items import DownloadInputError
 from obstac.download import download_items
 from tests.hardening._hostile import (
+    Cli,
     Origin,
     Sandbox,
+    cli_fixture,  # noqa: F401 - the cli fixture
     feature,
     origin_fixture,  # noqa: F401 - the origin fixture
-    run_cli,
     sandbox_fixture,  # noqa: F401 - the sandbox fixture
 )
 
@@ -79,19 +80,103 @@ def test_an_item_of_the_wrong_shape_is_refused_by_name(
 
 @pytest.mark.parametrize("case", BROKEN_ITEMS)
 def test_the_cli_exits_2_naming_the_item_and_the_field(
-    case: str,
-    sandbox: Sandbox,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    case: str, sandbox: Sandbox, cli: Cli
 ) -> None:
     document, message = BROKEN_ITEMS[case]
-    run = run_cli(
-        ["download", "-o", str(sandbox.dest)],
-        json.dumps(document).encode(),
-        monkeypatch,
-        capsys,
-    )
+    run = cli.run(["download", "-o", str(sandbox.dest)], json.dumps(document).encode())
     assert run.code == 2
     assert message in run.err
     assert run.out == ""
     assert sandbox.assert_contained() == {}
+
+
+# -- documents that are not (all) STAC -------------------------------------------------------
+
+
+def _lines(*documents: Any) -> bytes:
+    return "".join(json.dumps(d) + "\n" for d in documents).encode()
+
+
+# name -> (file name, content from two good items, message for a file, message for stdin)
+NOT_STAC: dict[str, tuple[str, Any, str, str]] = {
+    "object-not-stac": (
+        "items.json",
+        lambda one, two: b'{"a": 1}',
+        "got a dict with type None",
+        "stdin, line 1: expected a STAC Item",
+    ),
+    "list-of-numbers": (
+        "items.json",
+        lambda one, two: b"[1, 2, 3]\n",
+        "holds a JSON list, not STAC",
+        "stdin, line 1: a JSON list is not a STAC Item",
+    ),
+    "truncated-json": (
+        "items.json",
+        lambda one, two: json.dumps({"type": "FeatureCollection", "features": [one]})[:-9].encode(),
+        "is not JSON: Expecting",
+        "stdin is not JSON nor NDJSON",
+    ),
+    "truncated-ndjson-line": (
+        "items.ndjson",
+        lambda one, two: _lines(one) + json.dumps(two)[:40].encode(),
+        "items.ndjson, line 2: not JSON",
+        "stdin, line 2: not JSON",
+    ),
+    "non-item-ndjson-line": (
+        "items.ndjson",
+        lambda one, two: _lines(one, {"type": "Feature", "id": "x"}, two),
+        "items.ndjson, line 2: item 'x' is not a valid STAC Item: 'properties'",
+        "stdin, line 2: item 'x' is not a valid STAC Item: 'properties'",
+    ),
+    "collection-with-a-non-item": (
+        "items.json",
+        lambda one, two: json.dumps({"type": "FeatureCollection", "features": [one, {"a": 1}]}),
+        "features[1] of the FeatureCollection: expected a STAC Item",
+        "stdin, line 1: features[1] of the FeatureCollection: expected a STAC Item",
+    ),
+}
+
+
+def _not_stac(case: str, origin: Origin) -> tuple[str, bytes]:
+    name, build, _, _ = NOT_STAC[case]
+    one = feature("one", {"data": {"href": origin.put("one.bin", b"one")}})
+    two = feature("two", {"data": {"href": origin.put("two.bin", b"two")}})
+    content = build(one, two)
+    return name, content.encode() if isinstance(content, str) else content
+
+
+def _only_items_before_the_bad_one(written: dict[str, str]) -> None:
+    """What a run may leave: nothing, or the items before the bad one, never a later one."""
+    assert not any(path.startswith("coll/two") for path in written)
+    assert set(written) <= {
+        "coll", "coll/one", "coll/one/one.bin", "coll/one/one.json",
+        "coll/one/.obstac-manifest.jsonl",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("case", NOT_STAC)
+def test_a_file_that_is_not_stac_is_refused_naming_where(
+    case: str, sandbox: Sandbox, origin: Origin
+) -> None:
+    name, content = _not_stac(case, origin)
+    source = sandbox.add_input(name, content)
+    with pytest.raises(DownloadInputError) as raised:
+        download_items(source, sandbox.dest, concurrency=1)
+    assert NOT_STAC[case][2] in str(raised.value)
+    _only_items_before_the_bad_one(sandbox.assert_contained())
+
+
+@pytest.mark.parametrize("source", ["stdin", "file"])
+@pytest.mark.parametrize("case", NOT_STAC)
+def test_the_cli_exits_2_on_input_that_is_not_stac(
+    case: str, source: str, sandbox: Sandbox, origin: Origin, cli: Cli
+) -> None:
+    name, content = _not_stac(case, origin)
+    args = ["download", "-o", str(sandbox.dest)]
+    if source == "file":
+        args.append(str(sandbox.add_input(name, content)))
+    run = cli.run(args, content if source == "stdin" else b"")
+    assert run.code == 2, run.err
+    assert NOT_STAC[case][2 if source == "file" else 3] in run.err
+    _only_items_before_the_bad_one(sandbox.assert_contained())

@@ -5,12 +5,12 @@ from __future__ import annotations
 import io
 import json
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from obstac._items import DownloadInputError, iter_item_batches
+from obstac._items import DownloadInputError, iter_item_batches, iter_items, located
 from obstac.cli._errors import UsageError
 
 if TYPE_CHECKING:
@@ -70,8 +70,8 @@ def open_items(source: str | None) -> ItemSource:
     return ItemSource(label, first, batches)
 
 
-def _stdin_documents(stream: IO[str]) -> Iterator[Any]:
-    """JSON documents from stdin: NDJSON (one per line, read as they come), or one document
+def _stdin_documents(stream: IO[str]) -> Iterator[pystac.Item]:
+    """The items of stdin: NDJSON (one document per line, read as they come), or one document
     spread over several lines (a pretty-printed Item or ItemCollection)."""
     buffer = getattr(stream, "buffer", None)
     lines: Iterator[str] = (
@@ -115,11 +115,13 @@ def _stdin_documents(stream: IO[str]) -> Iterator[Any]:
         )
 
 
-def _documents_in(document: Any, where: str) -> Iterator[Mapping[str, Any]]:
-    if isinstance(document, dict):
-        yield document
-    elif isinstance(document, list) and all(isinstance(d, dict) for d in document):
-        yield from document
+def _documents_in(document: Any, where: str) -> Iterator[pystac.Item]:
+    """The items of one document of stdin, read here so that an error names its line."""
+    if isinstance(document, dict) or (
+        isinstance(document, list) and all(isinstance(d, dict) for d in document)
+    ):
+        with located(where):
+            yield from iter_items(document)
     else:
         raise DownloadInputError(
             f"{where}: a JSON {type(document).__name__} is not a STAC Item nor an ItemCollection"
