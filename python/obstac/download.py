@@ -20,7 +20,9 @@ resumable, verified), then the item's JSON is written beside them as ``<layout>/
 
 File names come from the href's path (never from its query), percent-decoded, cleaned of
 separators, control characters and ``..``, bounded in length, and unique within the item: two
-assets whose hrefs end in the same name are written as ``<asset key>-<name>``.
+assets whose hrefs end in the same name are written as ``<asset key>-<name>``. A name the
+engine keeps for itself (``.obstac-manifest.jsonl``, ``.<name>.obstac-partial``) gets its
+leading dot replaced by ``_``.
 
 Items are read lazily (a pystac-client search page by page) and at most a bounded number are in
 flight at once, so a search of 50 000 items starts downloading after its first page and never
@@ -74,7 +76,7 @@ from obstac.transfer import (
     transfer_async,
 )
 from obstac.transfer._checksums import file_digests, parse_checksum
-from obstac.transfer._local import load_manifest, load_state, partial_paths
+from obstac.transfer._local import PARTIAL_SUFFIX, load_manifest, load_state, partial_paths
 from obstac.transfer._portal import run_sync
 
 if TYPE_CHECKING:
@@ -871,7 +873,7 @@ def _select(item: pystac.Item, filters: _Filters) -> list[_Planned]:
             href = resolve_href(asset.href, base)
         except UnsupportedHrefError:
             href = asset.href
-        chosen.append((key, asset, href, file_name(href, key)))
+        chosen.append((key, asset, href, _unreserved(file_name(href, key))))
     names = unique_names([(key, name) for key, _, _, name in chosen], {_json_name(item)})
     return [_Planned(key, asset, href, names[key]) for key, asset, href, _ in chosen]
 
@@ -1383,7 +1385,18 @@ def _join(*parts: str) -> str:
 
 
 def _json_name(item: pystac.Item) -> str:
-    return safe_name(f"{item.id}.json")
+    return _unreserved(safe_name(f"{item.id}.json"))
+
+
+def _unreserved(name: str) -> str:
+    """``name``, or ``_name`` when the transfer engine keeps that name for itself in a folder
+    (its manifest, a partial download or its resume state): an asset or item named so by a
+    hostile catalog would overwrite them, or be overwritten."""
+    if name.startswith(".obstac-") or (
+        name.startswith(".") and name.endswith((PARTIAL_SUFFIX, f"{PARTIAL_SUFFIX}.json"))
+    ):
+        return f"_{name[1:]}"
+    return name
 
 
 def _dumps(document: Mapping[str, Any]) -> bytes:

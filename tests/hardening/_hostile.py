@@ -28,7 +28,8 @@ Tree = dict[str, str]
 """Relative path -> ``dir``, ``link:<target>`` or the sha256 of a file."""
 
 LEFTOVER_MARKERS = (".obstac-partial", ".tmp")
-"""Parts of the names of temporary files: none may stay behind once a call has returned."""
+"""Parts of the names of temporary files (which start with a dot): none may stay behind once a
+call has returned."""
 
 
 def snapshot(root: Path) -> Tree:
@@ -81,7 +82,14 @@ class Sandbox:
         outside_before = {p: v for p, v in self.before.items() if not _in_dest(p)}
         outside_after = {p: v for p, v in after.items() if not _in_dest(p)}
         assert outside_after == outside_before, "written outside dest"
-        leftovers = [p for p in after if _in_dest(p) and any(m in p for m in LEFTOVER_MARKERS)]
+        leftovers = [
+            path
+            for path, content in after.items()
+            if _in_dest(path)
+            and content != "dir"
+            and (name := path.rsplit("/", 1)[-1]).startswith(".")
+            and any(marker in name for marker in LEFTOVER_MARKERS)
+        ]
         assert leftovers == [], "temporary files left in dest"
         return self.written()
 
@@ -118,7 +126,17 @@ class Origin:
 
     @property
     def requests(self) -> int:
+        """Requests received under the prefix so far."""
         return sum(1 for r in self.server.requests if r.path.startswith(self.prefix + "/"))
+
+    @property
+    def gets(self) -> int:
+        """GET requests received under the prefix so far."""
+        return sum(
+            1
+            for r in self.server.requests
+            if r.method == "GET" and r.path.startswith(self.prefix + "/")
+        )
 
 
 @pytest.fixture(name="origin")
