@@ -24,6 +24,10 @@ assets whose hrefs end in the same name are written as ``<asset key>-<name>``. A
 engine keeps for itself (``.obstac-manifest.jsonl``, ``.<name>.obstac-partial``) gets its
 leading dot replaced by ``_``.
 
+An item whose ``self`` link is a URL (it came from a STAC API or a web catalog) may not point
+an asset at a local file (``/etc/passwd``, ``file:///...``): that asset fails with
+:class:`~obstac.UnsupportedHrefError` instead of copying a file of this machine into ``dest``.
+
 Items are read lazily (a pystac-client search page by page) and at most a bounded number are in
 flight at once, so a search of 50 000 items starts downloading after its first page and never
 holds more than a page plus the items in flight. The returned collection holds every item.
@@ -61,7 +65,7 @@ import pystac
 from obstac._items import DownloadInputError, ItemsLike, iter_item_batches
 from obstac._redact import _SENSITIVE_PARAM, _is_sas_host, _redact_registered, redact_url
 from obstac.errors import ObstacError, UnsupportedHrefError, translate_store_error
-from obstac.hrefs import parse_href, resolve_href
+from obstac.hrefs import StoreKind, parse_href, resolve_href
 from obstac.reading import open_asset
 from obstac.transfer import (
     EventSink,
@@ -479,6 +483,7 @@ class _Planned:
     asset: pystac.Asset
     href: str  # absolute when it could be resolved; may carry a credential
     name: str
+    refused: ObstacError | None = None  # why the asset must not be read at all
 
 
 @dataclass(frozen=True)
@@ -694,6 +699,9 @@ class _Download:
         for plan in planned:
             target = self.destination.target(_join(folder, plan.name))
             job_id = f"{folder or item.id}/{plan.key}"
+            if plan.refused is not None:
+                outcomes[plan.key] = self._failed(item, plan, job_id, plan.refused, _shown(target))
+                continue
             try:
                 reader = open_asset(
                     plan.asset, recipe=self.recipe, recipes=self.recipes, cache=self.cache
@@ -875,7 +883,34 @@ def _select(item: pystac.Item, filters: _Filters) -> list[_Planned]:
             href = asset.href
         chosen.append((key, asset, href, _unreserved(file_name(href, key))))
     names = unique_names([(key, name) for key, _, _, name in chosen], {_json_name(item)})
-    return [_Planned(key, asset, href, names[key]) for key, asset, href, _ in chosen]
+    return [
+        _Planned(key, asset, href, names[key], _local_file_refusal(item, key, href, base))
+        for key, asset, href, _ in chosen
+    ]
+
+
+def _local_file_refusal(
+    item: pystac.Item, key: str, href: str, base: str | None
+) -> ObstacError | None:
+    """An error when a remote item (its self link is a URL) points an asset at a local file:
+    a catalog on the web must not make obstac copy this machine's files (``/etc/passwd``,
+    ``file:///home/...``) into dest, where they may be published with the rest."""
+    if base is None or _is_local(base) or not _is_local(href):
+        return None
+    return UnsupportedHrefError(
+        f"asset {key!r} of item {item.id!r} points at a local file, and the item comes from "
+        f"{redact_url(base)}: refused, so that a remote catalog cannot copy files of this "
+        "machine. If you trust it, save the item's JSON without its self link and download "
+        "from that file",
+        href=href,
+    )
+
+
+def _is_local(href: str) -> bool:
+    try:
+        return parse_href(href).kind is StoreKind.FILE
+    except ObstacError:
+        return False
 
 
 def _claim_folder(folders: set[str], folder: str, item: pystac.Item, layout: _Layout) -> None:
@@ -972,6 +1007,12 @@ def plan_download(
                 href = redact_url(plan.href)
                 if folder is None:
                     planned.append(PlannedAsset(item.id, plan.key, href, None, "error", problem))
+                    continue
+                if plan.refused is not None:
+                    target = str(root / _join(folder, plan.name))
+                    planned.append(
+                        PlannedAsset(item.id, plan.key, href, target, "error", str(plan.refused))
+                    )
                     continue
                 relative = _join(folder, plan.name)
                 if store:

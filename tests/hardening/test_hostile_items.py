@@ -14,7 +14,13 @@ from typing import Any, Literal
 import pytest
 
 from obstac._items import DownloadInputError
-from obstac.download import MAX_NAME_BYTES, DownloadError, download_items, safe_name
+from obstac.download import (
+    MAX_NAME_BYTES,
+    DownloadError,
+    download_items,
+    plan_download,
+    safe_name,
+)
 from obstac.transfer import MANIFEST_NAME
 from tests.hardening._hostile import (
     Cli,
@@ -159,3 +165,50 @@ def test_names_obstac_keeps_for_itself_are_renamed(
     lines = (sandbox.dest / folder / MANIFEST_NAME).read_text().splitlines()
     recorded = {json.loads(line)["name"] for line in lines}  # every line is obstac's
     assert recorded == set(files(tree, folder)) - {"_data.tif.obstac-partial.json"}
+
+
+# -- local files named by remote items -------------------------------------------------------
+
+
+@pytest.mark.parametrize("via", VIA)
+def test_a_remote_item_cannot_copy_local_files_into_dest(
+    via: Via, sandbox: Sandbox, origin: Origin, cli: Cli
+) -> None:
+    """Before: an item served by a web catalog with an asset at ``/etc/passwd`` or
+    ``file:///home/me/.ssh/id_rsa`` had that file copied into dest (and into a mirror)."""
+    secret = sandbox.add_input("secret.txt", b"a file of this machine\n")
+    item = feature(
+        "remote",
+        {
+            "path": {"href": str(secret)},
+            "file-url": {"href": secret.as_uri()},
+            "web": {"href": origin.put("web.tif", b"web")},
+        },
+        links=[{"rel": "self", "href": origin.url("catalog/remote.json")}],
+    )
+    code, message = download(via, cli, [item], sandbox.dest)
+    assert code == 1
+    if via == "api":
+        plan = {p.asset_key: p.action for p in plan_download([item], sandbox.dest)}
+        assert plan == {"path": "error", "file-url": "error", "web": "skip?"}
+        assert message.count("points at a local file, and the item comes from") == 2
+        assert "- remote/path " in message
+        assert "- remote/file-url " in message
+    else:
+        failures = json.loads(message.strip().splitlines()[-1])["failures"]
+        assert sorted(f["asset"] for f in failures) == ["file-url", "path"]
+    tree = sandbox.assert_contained()
+    assert set(files(tree, "coll/remote")) == {"web.tif", "remote.json"}
+    assert all(sha(secret.read_bytes()) != digest for digest in tree.values())
+    written = json.loads((sandbox.dest / "coll/remote/remote.json").read_text())
+    assert written["assets"]["path"]["href"] == str(secret)  # kept, not downloaded
+
+
+def test_a_local_item_may_name_local_files(sandbox: Sandbox) -> None:
+    """The rule is about remote items: a local catalog's local assets download as before."""
+    data = sandbox.add_input("data.tif", b"local data")
+    source = sandbox.add_input(
+        "item.json", json.dumps(feature("local", {"d": {"href": "data.tif"}})).encode()
+    )
+    download_items(source, sandbox.dest)
+    assert files(sandbox.assert_contained(), "coll/local")["data.tif"] == sha(data.read_bytes())
