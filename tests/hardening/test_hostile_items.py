@@ -40,13 +40,15 @@ def download(
     via: Via, cli: Cli, items: list[dict[str, Any]], dest: Path, layout: str | None = None
 ) -> tuple[int, str]:
     """Download ``items`` with the library or the command; the exit code (0 done, 1 an asset
-    failed, 2 refused input) and the error message."""
+    failed, 2 refused input) and the error message (for the command: the message of its error
+    event, else its ``--json`` stderr)."""
     if via == "cli":
         args = ["download", "-o", str(dest), "--json"]
         if layout is not None:
             args += ["--layout", layout]
         run = cli.run(args, "".join(json.dumps(item) + "\n" for item in items).encode())
-        return run.code, run.err
+        last = json.loads(run.err.strip().splitlines()[-1])
+        return run.code, last["message"] if last["event"] == "error" else run.err
     try:
         if layout is None:
             download_items(items, dest, concurrency=4)
@@ -212,3 +214,103 @@ def test_a_local_item_may_name_local_files(sandbox: Sandbox) -> None:
     )
     download_items(source, sandbox.dest)
     assert files(sandbox.assert_contained(), "coll/local")["data.tif"] == sha(data.read_bytes())
+
+
+# -- hrefs that cannot be fetched, items with nothing to fetch -------------------------------
+
+
+@pytest.mark.parametrize("via", VIA)
+def test_hrefs_that_cannot_be_fetched_fail_by_name_and_leave_nothing(
+    via: Via, sandbox: Sandbox, origin: Origin, cli: Cli
+) -> None:
+    item = feature(
+        "unfetchable",
+        {
+            "nul": {"href": origin.url("a%00b.tif")},
+            "dots": {"href": origin.url("..%2F..%2Fup.tif")},
+            "root": {"href": origin.url("%2Fetc%2Fpasswd")},
+            "folder": {"href": origin.url("folder/")},
+            "no-path": {"href": origin.server.url},
+            "empty": {"href": ""},
+            "ok": {"href": origin.put("ok.tif", b"ok")},
+        },
+    )
+    code, message = download(via, cli, [item], sandbox.dest)
+    assert code == 1
+    failed = {"nul", "dots", "root", "folder", "no-path", "empty"}
+    if via == "api":
+        assert {line.split()[1] for line in message.splitlines()[1:]} == {
+            f"unfetchable/{key}" for key in failed
+        }
+    else:
+        summary = json.loads(message.strip().splitlines()[-1])
+        assert {f["asset"] for f in summary["failures"]} == failed
+    tree = sandbox.assert_contained()
+    assert set(files(tree, "coll/unfetchable")) == {"ok.tif", "unfetchable.json"}
+
+
+@pytest.mark.parametrize("via", VIA)
+@pytest.mark.parametrize("assets", [{}, None], ids=["empty-assets", "no-assets-key"])
+def test_an_item_with_no_assets_writes_only_its_json(
+    via: Via, assets: dict[str, Any] | None, sandbox: Sandbox, cli: Cli
+) -> None:
+    item = feature("bare", assets or {})
+    if assets is None:
+        del item["assets"]
+    code, message = download(via, cli, [item], sandbox.dest)
+    assert code == 0, message
+    assert set(sandbox.assert_contained()) == {"coll", "coll/bare", "coll/bare/bare.json"}
+
+
+# -- layouts and the values that fill them ---------------------------------------------------
+
+
+@pytest.mark.parametrize("via", VIA)
+@pytest.mark.parametrize(
+    "layout", ["../{id}", "{outside}/{id}", "{id}/../../..", "{id}\\..\\..", "{id}/\x00"]
+)
+def test_layouts_that_escape_are_refused_before_anything_is_written(
+    via: Via, layout: str, sandbox: Sandbox, origin: Origin, cli: Cli
+) -> None:
+    layout = layout.replace("{outside}", str(sandbox.outside))
+    item = feature("a", {"x": {"href": origin.put("never.bin", b"never")}})
+    code, message = download(via, cli, [item], sandbox.dest, layout=layout)
+    assert code == 2
+    assert f"layout {layout!r}" in message
+    assert origin.requests == 0
+    assert sandbox.assert_contained() == {}
+
+
+@pytest.mark.parametrize("via", VIA)
+def test_an_unknown_layout_field_fails_the_item_by_name(
+    via: Via, sandbox: Sandbox, origin: Origin, cli: Cli
+) -> None:
+    item = feature("a", {"x": {"href": origin.put("never.bin", b"never")}})
+    code, message = download(via, cli, [item], sandbox.dest, layout="{nope}/{id}")
+    assert code == 1
+    assert "item 'a' has no 'nope' for layout '{nope}/{id}'" in message
+    assert origin.requests == 0
+    assert sandbox.assert_contained() == {}
+
+
+@pytest.mark.parametrize("via", VIA)
+def test_hostile_collection_and_id_values_stay_one_folder_each(
+    via: Via, sandbox: Sandbox, origin: Origin, cli: Cli
+) -> None:
+    """The default layout {collection}/{id} with values holding '..', '/', an absolute path
+    into ``outside``, NUL and 300 bytes: each value is one safe, bounded folder name."""
+    href = origin.put("x.bin", b"x")
+    values = [
+        ("../..", "../../up"),
+        (str(sandbox.outside), str(sandbox.outside / "abs")),
+        ("a/b", "c\x00d"),
+        ("c" * 300, "i" * 300),
+    ]
+    items = [feature(i, {"x": {"href": href}}, collection=c) for c, i in values]
+    code, message = download(via, cli, items, sandbox.dest)
+    assert code == 0, message
+    tree = sandbox.assert_contained()
+    for collection, item_id in values:
+        folder = f"{safe_name(collection)}/{safe_name(item_id)}"
+        assert set(files(tree, folder)) == {"x.bin", safe_name(f"{item_id}.json")}
+        assert all(len(part.encode()) <= MAX_NAME_BYTES for part in folder.split("/"))
