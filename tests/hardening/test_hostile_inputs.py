@@ -6,6 +6,8 @@ nothing is ever written outside the destination."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -20,6 +22,7 @@ from tests.hardening._hostile import (
     feature,
     origin_fixture,  # noqa: F401 - the origin fixture
     sandbox_fixture,  # noqa: F401 - the sandbox fixture
+    snapshot,
 )
 
 ITEM_ONE = {
@@ -178,3 +181,59 @@ def test_the_cli_exits_2_on_input_that_is_not_stac(
     assert run.code == 2, run.err
     assert NOT_STAC[case][2 if source == "file" else 3] in run.err
     _only_items_before_the_bad_one(sandbox.assert_contained())
+
+
+# -- a 100 MB properties blob ----------------------------------------------------------------
+
+BLOB_BYTES = 100 * 1024 * 1024
+PEAK_RSS_LIMIT = 800 * 1024 * 1024
+"""A 100 MB item is held as text, as parsed JSON and as the JSON written: a few copies of the
+blob over the ~100 MB of an idle process; 800 MB leaves room and still catches a per-value copy
+of a parsed tree."""
+
+MEASURED_MAIN = """
+import resource, sys, time
+from obstac.cli import main
+started = time.perf_counter()
+code = main(sys.argv[1:])
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(f"MEASURED {peak} {time.perf_counter() - started:.2f}", file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def test_a_100_mb_properties_blob_downloads_in_bounded_memory(
+    sandbox: Sandbox, origin: Origin
+) -> None:
+    """``obstac download`` in its own process, on an item file whose properties hold a 100 MB
+    string: the asset and the whole item JSON are written; peak memory and time are bounded."""
+    head = feature("big", {"data": {"href": origin.put("big.bin", b"small asset")}})
+    head["properties"]["blob"] = "BLOB"
+    text = json.dumps(head).encode()
+    before, _, after = text.partition(b'"BLOB"')
+    source = sandbox.outside / "big.json"
+    with source.open("wb") as file:
+        file.write(before + b'"')
+        file.write(b"x" * BLOB_BYTES)
+        file.write(b'"' + after)
+    sandbox.before = snapshot(sandbox.root)
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURED_MAIN, "download", "-o", str(sandbox.dest), str(source)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        timeout=120,
+        check=False,
+    )
+    stderr = done.stderr.decode()
+    assert done.returncode == 0, stderr
+    peak, seconds = stderr.rsplit("MEASURED ", 1)[1].split()
+    print(f"100 MB blob: peak RSS {int(peak) / 2**20:.0f} MiB, {seconds} s")
+    assert int(peak) < PEAK_RSS_LIMIT
+    written = sandbox.assert_contained()
+    assert set(written) == {
+        "coll", "coll/big", "coll/big/big.bin", "coll/big/big.json",
+        "coll/big/.obstac-manifest.jsonl",
+    }  # fmt: skip
+    item = json.loads((sandbox.dest / "coll/big/big.json").read_bytes())
+    assert len(item["properties"]["blob"]) == BLOB_BYTES
+    assert item["assets"]["data"]["href"] == "./big.bin"
