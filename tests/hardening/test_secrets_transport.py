@@ -109,6 +109,25 @@ def test_http_recipe_headers_never_follow_a_redirect_to_another_origin(
     assert _carried(a.requests, secret) >= 1  # A, the trusted origin, did
 
 
+@pytest.mark.parametrize(
+    "query",
+    [f"token={API_KEY}", f"X-Amz-Signature={API_KEY}&X-Amz-Expires=60", f"sig={API_KEY}&sv=2024"],
+    ids=["token", "presigned", "sas"],
+)
+def test_a_signed_url_never_reaches_another_origin_as_referer(
+    ab: tuple[Redirector, RangeHTTPServer], query: str
+) -> None:
+    """obstore sends the URL it leaves, query included, as Referer to the redirect target."""
+    a, b = ab
+    href = f"{a.url}/away/data.bin?{query}"
+    reader = obstac.open_asset(href, recipe=http(retry_config=FAST_RETRY), cache=StoreCache())
+    assert bytes(reader.read()) == DATA
+    assert b.count("GET") == 1
+    assert _carried(b.requests, API_KEY) == 0
+    assert API_KEY not in "".join(r.query for r in b.requests)
+    assert [API_KEY in r.query for r in a.requests] == [True]  # the probe, to its own origin
+
+
 def test_http_recipe_follows_a_same_origin_redirect_with_its_headers(
     ab: tuple[Redirector, RangeHTTPServer],
 ) -> None:

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from obstore.store import HTTPStore
 
 from obstac import _defaults
-from obstac._redact import redact_url, register_secret
+from obstac._redact import has_credential_query, redact_url, register_secret
 from obstac.errors import RemoteError
 from obstac.hrefs import StoreKind
 from obstac.recipes._base import Route, frozen_items, refuse_insecure_credentials
@@ -120,7 +120,8 @@ class HTTPRecipe:
             credential_source=self.credential_source(location),
             credential_hint=_HINT,
         )
-        if not any(name.lower() not in _DROPPED_ON_REDIRECT for name in headers):
+        forwarded = any(name.lower() not in _DROPPED_ON_REDIRECT for name in headers)
+        if not forwarded and not has_credential_query(location.href):
             return route
 
         def resolve() -> Route:
@@ -131,11 +132,12 @@ class HTTPRecipe:
     def _resolve_on_origin(
         self, location: Location, asset: AssetInfo, headers: Mapping[str, str], route: Route
     ) -> Route:
-        """Look once without redirects so custom headers never reach another origin.
+        """Look once without redirects so credentials never reach another origin.
 
-        obstore forwards custom headers (an API key, a token header) along any redirect.
-        Redirects within the origin are followed by hand with the headers; a redirect to
-        another origin is read from there without them (what a browser does with credentials).
+        obstore forwards custom headers (an API key, a token header) along any redirect, and
+        sends the URL it leaves, query and all (a presigned signature, a token parameter), as
+        ``Referer`` to the next origin. Redirects within the origin are followed by hand with
+        the headers; a redirect to another origin is read from there directly, without them.
         """
         start = without_userinfo(location.href)
         url = start
