@@ -72,6 +72,22 @@ def redact_url(url: str) -> str:
     return _redact_registered(urlunsplit((parts.scheme, netloc, parts.path, query, "")))
 
 
+def has_credential_query(url: str) -> bool:
+    """Whether ``url``'s query carries a credential (a signature, token or key parameter)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    if not parts.query:
+        return False
+    if _is_sas_host(parts.hostname or ""):
+        return True
+    return any(
+        sep and _SENSITIVE_PARAM.match(name)
+        for name, sep, _ in (pair.partition("=") for pair in parts.query.split("&"))
+    )
+
+
 def _redact_pair(pair: str) -> str:
     name, sep, _ = pair.partition("=")
     if sep and _SENSITIVE_PARAM.match(name):

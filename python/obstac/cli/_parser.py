@@ -135,6 +135,12 @@ def _add_recipe_options(parser: argparse.ArgumentParser, *, scope: str) -> None:
         "--credentials-url", metavar="URL", help="/s3credentials endpoint (earthdata)"
     )
     group.add_argument(
+        "--allow-insecure-credentials",
+        action="store_true",
+        help="send credentials over plain http:// to a host that is not this machine "
+        "(s3, azure, gcs, http, dlr, sharinghub); refused by default, loopback always allowed",
+    )
+    group.add_argument(
         "--retries",
         type=_count,
         metavar="N",

@@ -45,6 +45,7 @@ class _RecipeSpec:
 
 
 _RETRIES = {"retries": "retry_config"}
+_INSECURE = {"allow_insecure_credentials": "allow_insecure_credentials"}
 RECIPES: dict[str, _RecipeSpec] = {
     "s3": _RecipeSpec(
         recipe_factories.s3,
@@ -54,6 +55,7 @@ RECIPES: dict[str, _RecipeSpec] = {
             "requester_pays": "requester_pays",
             "anonymous": "anonymous",
             **_RETRIES,
+            **_INSECURE,
         },
         "any S3-compatible store (env AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...)",
     ),
@@ -64,17 +66,18 @@ RECIPES: dict[str, _RecipeSpec] = {
             "account_name": "account_name",
             "anonymous": "anonymous",
             **_RETRIES,
+            **_INSECURE,
         },
         "Azure Blob Storage (env AZURE_STORAGE_ACCOUNT_KEY, AZURE_STORAGE_SAS_KEY, ...)",
     ),
     "gcs": _RecipeSpec(
         recipe_factories.gcs,
-        {"endpoint": "endpoint", "anonymous": "anonymous", **_RETRIES},
+        {"endpoint": "endpoint", "anonymous": "anonymous", **_RETRIES, **_INSECURE},
         "Google Cloud Storage (env GOOGLE_SERVICE_ACCOUNT, GOOGLE_BEARER_TOKEN, ...)",
     ),
     "http": _RecipeSpec(
         recipe_factories.http,
-        {"headers": "headers", **_RETRIES},
+        {"headers": "headers", **_RETRIES, **_INSECURE},
         "plain http(s) URLs, with --header for tokens",
     ),
     "local": _RecipeSpec(recipe_factories.local, {}, "local files and file:// URLs"),
@@ -111,7 +114,7 @@ RECIPES: dict[str, _RecipeSpec] = {
     ),
     "dlr": _RecipeSpec(
         recipe_factories.dlr,
-        {"base_url": "base_url", **_RETRIES},
+        {"base_url": "base_url", **_RETRIES, **_INSECURE},
         "DLR EOC downloads (env DLR_USERNAME/DLR_PASSWORD or netrc)",
     ),
     "usgs-astrogeology": _RecipeSpec(
@@ -121,7 +124,7 @@ RECIPES: dict[str, _RecipeSpec] = {
     ),
     "sharinghub": _RecipeSpec(
         recipe_factories.sharinghub,
-        {"base_url": "base_url", **_RETRIES},
+        {"base_url": "base_url", **_RETRIES, **_INSECURE},
         "SharingHub (env SHARINGHUB_TOKEN, SHARINGHUB_URL)",
     ),
 }
@@ -142,6 +145,7 @@ _RECIPE_FLAGS = {
     "edl_host": "--edl-host",
     "credentials_url": "--credentials-url",
     "retries": "--retries",
+    "allow_insecure_credentials": "--allow-insecure-credentials",
 }
 
 _SENSITIVE_HEADER = re.compile(r"(?i)(authorization|token|key|secret|cookie|password)")

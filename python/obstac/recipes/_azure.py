@@ -11,7 +11,13 @@ from obstore.store import AzureStore
 from obstac._redact import register_secret
 from obstac.errors import RecipeError
 from obstac.hrefs import StoreKind
-from obstac.recipes._base import Route, env_source, make_store, require_bucket
+from obstac.recipes._base import (
+    Route,
+    env_source,
+    make_store,
+    refuse_insecure_credentials,
+    require_bucket,
+)
 
 if TYPE_CHECKING:
     from obstore.store import AzureConfig, AzureCredentialProvider, ClientConfig, RetryConfig
@@ -45,6 +51,7 @@ class AzureRecipe:
     client_options: ClientConfig | None = None
     retry_config: RetryConfig | None = None
     config: AzureConfig | None = None
+    allow_insecure_credentials: bool = False
     name: str = "azure"
 
     def __post_init__(self) -> None:
@@ -111,6 +118,14 @@ class AzureRecipe:
         source = self.credential_source(location)
         sas = location.sas_token or self.sas_token
         endpoint = self.endpoint_for(account)
+        if sas or not source.startswith("anonymous"):
+            refuse_insecure_credentials(
+                endpoint,
+                recipe=self.name,
+                href=location.href,
+                allow=self.allow_insecure_credentials,
+                what="a SAS token" if sas else f"Azure credentials ({source})",
+            )
 
         def build() -> AzureStore:
             config: dict[str, Any] = {"account_name": account}
@@ -166,6 +181,7 @@ def azure(
     client_options: ClientConfig | None = None,
     retry_config: RetryConfig | None = None,
     config: AzureConfig | None = None,
+    allow_insecure_credentials: bool = False,
 ) -> AzureRecipe:
     """A recipe for Azure Blob Storage (and Azurite).
 
@@ -185,6 +201,9 @@ def azure(
         client_options: obstore client options laid over obstac's defaults.
         retry_config: obstore retry configuration.
         config: Any further ``AzureConfig`` keys, applied last.
+        allow_insecure_credentials: Send credentials over plain ``http://`` to a host that is
+            not this machine (loopback is always allowed). Off by default: anyone on the
+            network could read them.
     """
     return AzureRecipe(
         account_name=account_name,
@@ -197,4 +216,5 @@ def azure(
         client_options=client_options,
         retry_config=retry_config,
         config=config,
+        allow_insecure_credentials=allow_insecure_credentials,
     )

@@ -9,6 +9,7 @@ set when it is refused. Routing never makes a request.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
@@ -29,9 +30,14 @@ __all__ = [
     "env_source",
     "frozen_items",
     "html_login_check",
+    "is_loopback",
     "make_store",
+    "refuse_insecure_credentials",
     "require_bucket",
 ]
+
+INSECURE_OPT_IN = "allow_insecure_credentials"
+"""The recipe parameter that lets credentials go over plain http to a non-loopback host."""
 
 
 @dataclass(frozen=True)
@@ -180,4 +186,51 @@ def make_store(
         ),
         retry_config=retry_config,
         credential_provider=credential_provider,
+    )
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` is this machine: ``localhost``, 127.0.0.0/8 or ``::1``."""
+    if not host:
+        return False
+    host = host.strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def refuse_insecure_credentials(
+    url: str | None, *, recipe: str, href: str | None, allow: bool, what: str
+) -> None:
+    """Raise :class:`~obstac.errors.CredentialsError` if credentials would go over plain http.
+
+    Plain ``http://`` is accepted for loopback hosts (local emulators) and when the user opted
+    in with ``allow_insecure_credentials=True``. Called while routing, before any request.
+
+    Args:
+        url: The URL (endpoint, base URL or href) the credentials would be sent to.
+        recipe: The recipe name, for the message.
+        href: The asset href, for the error.
+        allow: The recipe's ``allow_insecure_credentials``.
+        what: The credentials, as the message names them (never their value).
+    """
+    from urllib.parse import urlsplit
+
+    if allow or not url:
+        return
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "http" or is_loopback(parts.hostname):
+        return
+    from obstac._redact import redact_url
+    from obstac.errors import CredentialsError
+
+    raise CredentialsError(
+        f"recipe {recipe!r} refuses to send {what} over plain http to {redact_url(url)!r}: "
+        "anyone on the network could read them. Use an https:// URL, or, on a network you "
+        f"trust, pass {INSECURE_OPT_IN}=True to the recipe (CLI: --allow-insecure-credentials)",
+        href=href,
+        recipe=recipe,
     )

@@ -40,6 +40,7 @@ from obstac.recipes._probe import (
     check_base_url,
     origin_of,
     probe,
+    without_userinfo,
 )
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ class DLRRecipe:
     credential_source: str = "anonymous"
     client_options: ClientConfig | None = None
     retry_config: RetryConfig | None = None
+    allow_insecure_credentials: bool = False
     name: str = "dlr"
     _http: HTTPRecipe = field(init=False, repr=False)
     _authorization: str | None = field(init=False, repr=False)
@@ -98,6 +100,7 @@ class DLRRecipe:
                 headers={"Authorization": authorization} if authorization else None,
                 client_options=self.client_options,
                 retry_config=self.retry_config,
+                allow_insecure_credentials=self.allow_insecure_credentials,
                 name=self.name,
             ),
         )
@@ -152,7 +155,7 @@ class DLRRecipe:
 
         ``Authorization`` goes only to the download origin, as obstore sends it.
         """
-        url = _without_userinfo(location.href)
+        url = without_userinfo(location.href)
         shown = location.safe_href
         authorization = self._authorization
         if authorization is None and location.userinfo:  # the generic route sends it too
@@ -216,13 +219,6 @@ def _is_html(answer: ProbeAnswer) -> bool:
     return False
 
 
-def _without_userinfo(href: str) -> str:
-    parts = urlsplit(href)
-    if "@" not in parts.netloc:
-        return href
-    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
-
-
 def dlr(
     username: str | None = None,
     password: str | None = None,
@@ -230,6 +226,7 @@ def dlr(
     base_url: str = DEFAULT_URL,
     client_options: ClientConfig | None = None,
     retry_config: RetryConfig | None = None,
+    allow_insecure_credentials: bool = False,
 ) -> DLRRecipe:
     """A recipe for DLR EOC downloads (EnMAP and other products on download.geoservice.dlr.de).
 
@@ -247,6 +244,8 @@ def dlr(
         base_url: The download server; only URLs on its origin are served and claimed.
         client_options: obstore client options laid over obstac's defaults.
         retry_config: obstore retry configuration (obstore's default: 10 retries, 3 min).
+        allow_insecure_credentials: Send the password over a plain ``http://`` base URL that is
+            not this machine (loopback is always allowed). Off by default.
     """
     host = urlsplit(base_url).hostname or ""
     user = username or os.environ.get("DLR_USERNAME") or ""
@@ -275,4 +274,5 @@ def dlr(
         credential_source=source,
         client_options=client_options,
         retry_config=retry_config,
+        allow_insecure_credentials=allow_insecure_credentials,
     )

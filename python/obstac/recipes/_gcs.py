@@ -9,7 +9,13 @@ from obstore.store import GCSStore
 
 from obstac._redact import register_secret
 from obstac.hrefs import StoreKind
-from obstac.recipes._base import Route, env_source, make_store, require_bucket
+from obstac.recipes._base import (
+    Route,
+    env_source,
+    make_store,
+    refuse_insecure_credentials,
+    require_bucket,
+)
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig, GCSConfig, GCSCredentialProvider, RetryConfig
@@ -43,6 +49,7 @@ class GCSRecipe:
     client_options: ClientConfig | None = None
     retry_config: RetryConfig | None = None
     config: GCSConfig | None = None
+    allow_insecure_credentials: bool = False
     name: str = "gcs"
 
     def __post_init__(self) -> None:
@@ -81,6 +88,14 @@ class GCSRecipe:
         bucket = require_bucket(location, self.name)
         source = self.credential_source()
         endpoint = self.endpoint or _DEFAULT_ENDPOINT
+        if not source.startswith("anonymous"):
+            refuse_insecure_credentials(
+                endpoint,
+                recipe=self.name,
+                href=location.href,
+                allow=self.allow_insecure_credentials,
+                what=f"GCS credentials ({source})",
+            )
 
         def build() -> GCSStore:
             config: dict[str, Any] = {}
@@ -130,6 +145,7 @@ def gcs(
     client_options: ClientConfig | None = None,
     retry_config: RetryConfig | None = None,
     config: GCSConfig | None = None,
+    allow_insecure_credentials: bool = False,
 ) -> GCSRecipe:
     """A recipe for Google Cloud Storage (XML API).
 
@@ -146,6 +162,9 @@ def gcs(
         client_options: obstore client options laid over obstac's defaults.
         retry_config: obstore retry configuration.
         config: Any further ``GCSConfig`` keys, applied last.
+        allow_insecure_credentials: Send credentials over plain ``http://`` to a host that is
+            not this machine (loopback is always allowed). Off by default: anyone on the
+            network could read them.
     """
     return GCSRecipe(
         endpoint=endpoint,
@@ -157,4 +176,5 @@ def gcs(
         client_options=client_options,
         retry_config=retry_config,
         config=config,
+        allow_insecure_credentials=allow_insecure_credentials,
     )

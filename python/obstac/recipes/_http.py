@@ -9,18 +9,28 @@ is sent as given.
 from __future__ import annotations
 
 import base64
+import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from obstore.store import HTTPStore
 
 from obstac import _defaults
-from obstac._redact import redact_url, register_secret
+from obstac._redact import has_credential_query, redact_url, register_secret
+from obstac.errors import RemoteError
 from obstac.hrefs import StoreKind
-from obstac.recipes._base import Route, frozen_items
+from obstac.recipes._base import Route, frozen_items, refuse_insecure_credentials
+from obstac.recipes._probe import (
+    MAX_REDIRECTS,
+    REDIRECT_STATUSES,
+    http_location,
+    origin_of,
+    probe,
+    without_userinfo,
+)
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig, RetryConfig
@@ -29,6 +39,12 @@ if TYPE_CHECKING:
     from obstac.hrefs import Location
 
 __all__ = ["HTTPRecipe", "http"]
+
+logger = logging.getLogger(__name__)
+
+_DROPPED_ON_REDIRECT = frozenset({"authorization", "cookie", "proxy-authorization"})
+"""Headers obstore (reqwest) itself removes when a redirect leaves the origin; any other header
+of the recipe would be forwarded, so a route with one looks before it reads."""
 
 _SENSITIVE_HEADER = re.compile(r"(?i)(authorization|token|key|secret|cookie|password)")
 _HINT = (
@@ -44,6 +60,7 @@ class HTTPRecipe:
     headers: Mapping[str, str] | None = None
     client_options: ClientConfig | None = None
     retry_config: RetryConfig | None = None
+    allow_insecure_credentials: bool = False
     name: str = "http"
 
     def __post_init__(self) -> None:
@@ -73,6 +90,14 @@ class HTTPRecipe:
             token = base64.b64encode(location.userinfo.encode()).decode()
             register_secret(token)
             headers.setdefault("Authorization", f"Basic {token}")
+        if headers:
+            refuse_insecure_credentials(
+                location.href,
+                recipe=self.name,
+                href=location.href,
+                allow=self.allow_insecure_credentials,
+                what=f"credentials ({self.credential_source(location)})",
+            )
 
         def build() -> HTTPStore:
             options = _defaults.client_options(
@@ -86,7 +111,7 @@ class HTTPRecipe:
                 options["default_headers"] = {**merged, **headers}
             return HTTPStore.from_url(base, client_options=options, retry_config=self.retry_config)
 
-        return Route(
+        route = Route(
             recipe=self.name,
             store_key=(self, base, location.userinfo, frozen_items(headers)),
             build=build,
@@ -94,6 +119,58 @@ class HTTPRecipe:
             store_description=f"HTTPStore(url={redact_url(base)!r})",
             credential_source=self.credential_source(location),
             credential_hint=_HINT,
+        )
+        forwarded = any(name.lower() not in _DROPPED_ON_REDIRECT for name in headers)
+        if not forwarded and not has_credential_query(location.href):
+            return route
+
+        def resolve() -> Route:
+            return self._resolve_on_origin(location, asset, headers, route)
+
+        return replace(route, resolve=resolve)
+
+    def _resolve_on_origin(
+        self, location: Location, asset: AssetInfo, headers: Mapping[str, str], route: Route
+    ) -> Route:
+        """Look once without redirects so credentials never reach another origin.
+
+        obstore forwards custom headers (an API key, a token header) along any redirect, and
+        sends the URL it leaves, query and all (a presigned signature, a token parameter), as
+        ``Referer`` to the next origin. Redirects within the origin are followed by hand with
+        the headers; a redirect to another origin is read from there directly, without them.
+        """
+        start = without_userinfo(location.href)
+        url = start
+        for _ in range(MAX_REDIRECTS + 1):
+            answer = probe(url, headers, recipe=self.name)
+            logger.debug(
+                "%s: GET %s (headers, no redirects) -> %d",
+                self.name,
+                answer.safe_url,
+                answer.status,
+            )
+            if answer.status not in REDIRECT_STATUSES or not answer.location:
+                if url == start:
+                    return route
+                return replace(self.route(http_location(url), asset), resolve=None)
+            if origin_of(answer.location) != origin_of(start):
+                logger.debug(
+                    "%s: redirected to another origin, reading %s without the recipe's headers",
+                    self.name,
+                    redact_url(answer.location),
+                )
+                plain = HTTPRecipe(
+                    client_options=self.client_options,
+                    retry_config=self.retry_config,
+                    name=self.name,
+                )
+                return plain.route(http_location(answer.location), asset)
+            url = answer.location
+        raise RemoteError(
+            f"{location.safe_href} redirected more than {MAX_REDIRECTS} times within "
+            f"{origin_of(start)} (recipe {self.name!r}); the server seems to loop",
+            href=location.href,
+            recipe=self.name,
         )
 
     def __repr__(self) -> str:
@@ -123,18 +200,24 @@ def http(
     headers: Mapping[str, str] | None = None,
     client_options: ClientConfig | None = None,
     retry_config: RetryConfig | None = None,
+    allow_insecure_credentials: bool = False,
 ) -> HTTPRecipe:
     """A recipe for plain http(s) URLs.
 
     Args:
         headers: Headers sent with every request of this recipe (``Authorization``, API keys).
-            obstore drops ``Authorization`` on a redirect to another host but forwards custom
-            headers, so put a custom token header only on a recipe for a host you trust.
+            obstore drops ``Authorization`` on a redirect to another origin but forwards
+            custom headers, so for a route with a custom header the recipe first makes one
+            request with redirects off (``GET``, ``Range: bytes=0-0``) and reads a redirect to
+            another origin without its headers.
         client_options: obstore client options laid over obstac's defaults.
         retry_config: obstore retry configuration (obstore's default: 10 retries, 3 min).
+        allow_insecure_credentials: Send headers or URL userinfo over plain ``http://`` to a
+            host that is not this machine (loopback is always allowed). Off by default.
     """
     return HTTPRecipe(
         headers=dict(headers) if headers else None,
         client_options=client_options,
         retry_config=retry_config,
+        allow_insecure_credentials=allow_insecure_credentials,
     )

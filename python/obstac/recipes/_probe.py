@@ -26,6 +26,7 @@ __all__ = [
     "http_location",
     "origin_of",
     "probe",
+    "without_userinfo",
 ]
 
 MAX_REDIRECTS = 5
@@ -171,3 +172,11 @@ def http_location(url: str) -> Location:
         query=parts.query,
         href=url,
     )
+
+
+def without_userinfo(href: str) -> str:
+    """``href`` without its ``user:password@`` (the probe sends basic auth as a header)."""
+    parts = urlsplit(href)
+    if "@" not in parts.netloc:
+        return href
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()

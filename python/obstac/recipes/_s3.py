@@ -11,7 +11,13 @@ from obstore.store import S3Store
 
 from obstac._redact import register_secret
 from obstac.hrefs import StoreKind
-from obstac.recipes._base import Route, env_source, make_store, require_bucket
+from obstac.recipes._base import (
+    Route,
+    env_source,
+    make_store,
+    refuse_insecure_credentials,
+    require_bucket,
+)
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig, RetryConfig, S3Config, S3CredentialProvider
@@ -48,6 +54,7 @@ class S3Recipe:
     client_options: ClientConfig | None = None
     retry_config: RetryConfig | None = None
     config: S3Config | None = None
+    allow_insecure_credentials: bool = False
     name: str = "s3"
 
     def __post_init__(self) -> None:
@@ -85,6 +92,14 @@ class S3Recipe:
         requester_pays = self.requester_pays or requester_pays_of(asset)
         source = self.credential_source()
         unsigned = source.startswith("anonymous")
+        if not unsigned:
+            refuse_insecure_credentials(
+                self.endpoint,
+                recipe=self.name,
+                href=location.href,
+                allow=self.allow_insecure_credentials,
+                what=f"S3 credentials ({source})",
+            )
 
         def build() -> S3Store:
             config: dict[str, Any] = {"region": region}
@@ -186,6 +201,7 @@ def s3(
     client_options: ClientConfig | None = None,
     retry_config: RetryConfig | None = None,
     config: S3Config | None = None,
+    allow_insecure_credentials: bool = False,
 ) -> S3Recipe:
     """A recipe for any S3-compatible store (AWS, MinIO, moto, Ceph, ...).
 
@@ -207,6 +223,9 @@ def s3(
         client_options: obstore client options laid over obstac's defaults.
         retry_config: obstore retry configuration (obstore's default: 10 retries, 3 min).
         config: Any further ``S3Config`` keys, applied last.
+        allow_insecure_credentials: Send credentials over plain ``http://`` to a host that is
+            not this machine (loopback is always allowed). Off by default: anyone on the
+            network could read them.
     """
     return S3Recipe(
         endpoint=endpoint,
@@ -221,4 +240,5 @@ def s3(
         client_options=client_options,
         retry_config=retry_config,
         config=config,
+        allow_insecure_credentials=allow_insecure_credentials,
     )

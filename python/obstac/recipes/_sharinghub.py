@@ -96,6 +96,7 @@ class SharingHubRecipe:
     credential_source: str = "anonymous"
     client_options: ClientConfig | None = None
     retry_config: RetryConfig | None = None
+    allow_insecure_credentials: bool = False
     name: str = "sharinghub"
     _anonymous: HTTPRecipe = field(init=False, repr=False)
 
@@ -158,6 +159,8 @@ class SharingHubRecipe:
             headers={_HEADER: token},
             client_options=self.client_options,
             retry_config=self.retry_config,
+            allow_insecure_credentials=self.allow_insecure_credentials,
+            name=self.name,
         )
         route = with_token.route(target, asset)
         return replace(
@@ -265,6 +268,7 @@ def sharinghub(
     base_url: str | None = None,
     client_options: ClientConfig | None = None,
     retry_config: RetryConfig | None = None,
+    allow_insecure_credentials: bool = False,
 ) -> SharingHubRecipe:
     """A recipe for SharingHub downloads, the GitLab token kept on the SharingHub server.
 
@@ -284,6 +288,8 @@ def sharinghub(
             origin are served and claimed.
         client_options: obstore client options laid over obstac's defaults.
         retry_config: obstore retry configuration (obstore's default: 10 retries, 3 min).
+        allow_insecure_credentials: Send the token over a plain ``http://`` base URL that is
+            not this machine (loopback is always allowed). Off by default.
     """
     source = "parameter token" if token else "anonymous"
     if not token:
@@ -297,4 +303,5 @@ def sharinghub(
         credential_source=source,
         client_options=client_options,
         retry_config=retry_config,
+        allow_insecure_credentials=allow_insecure_credentials,
     )
