@@ -120,7 +120,9 @@ class Measurement:
         wire_bytes: Bytes the proxy carried from the origin to the peer (headers included):
             above ``bytes`` when a peer fetches more than it asked for (coalesced ranges).
         peak_rss_mib: Peak resident memory of the worker process and its children, MiB.
-        cpu_seconds: User + system CPU of the worker and its children during the transfer.
+        cpu_seconds: User + system CPU of the worker and its children during the transfer
+            (the peer's imports excluded, like the wall time).
+        import_cpu_seconds: CPU the worker spent importing the peer's ``IMPORTS`` first.
         ratio: This peer's time / obstac's time in the same run (> 1: obstac is faster).
         efficiency: Ideal time under the profile's caps / measured time (None: no caps).
         error: Why the run failed (None when it succeeded).
@@ -136,6 +138,7 @@ class Measurement:
     wire_bytes: int | None = None
     peak_rss_mib: float | None = None
     cpu_seconds: float | None = None
+    import_cpu_seconds: float | None = None
     ratio: float | None = None
     efficiency: float | None = None
     error: str | None = None

@@ -15,6 +15,7 @@ from benchmarks.peers._common import CONCURRENCY, check_ranges, local_path, time
 NAME = "aiohttp"
 KINDS = frozenset({"download", "ranges"})
 NEEDS_S3 = False
+IMPORTS: tuple[str, ...] = ("aiohttp",)
 
 
 def missing() -> str | None:

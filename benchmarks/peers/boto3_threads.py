@@ -13,6 +13,7 @@ from benchmarks.peers._common import local_path, timed_download
 NAME = "boto3-threads"
 KINDS = frozenset({"download"})
 NEEDS_S3 = True
+IMPORTS: tuple[str, ...] = ("boto3", "botocore.config")
 THREADS = 32
 """Objects downloaded at once."""
 

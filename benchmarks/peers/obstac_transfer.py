@@ -19,6 +19,7 @@ from benchmarks.peers._common import (
 NAME = "obstac"
 KINDS = frozenset({"download", "ranges"})
 NEEDS_S3 = False
+IMPORTS: tuple[str, ...] = ("obstac", "obstac.transfer")
 
 
 def missing() -> str | None:

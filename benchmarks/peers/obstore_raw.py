@@ -28,6 +28,7 @@ from benchmarks.peers._common import (
 NAME = "obstore"
 KINDS = frozenset({"download", "ranges"})
 NEEDS_S3 = False
+IMPORTS: tuple[str, ...] = ("obstore", "obstore.store")
 
 
 def missing() -> str | None:

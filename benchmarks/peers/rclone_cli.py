@@ -12,6 +12,7 @@ from benchmarks.peers._common import CONCURRENCY, timed_download
 NAME = "rclone"
 KINDS = frozenset({"download"})
 NEEDS_S3 = True
+IMPORTS: tuple[str, ...] = ()
 
 
 def missing() -> str | None:

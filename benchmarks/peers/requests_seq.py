@@ -12,6 +12,7 @@ from benchmarks.peers._common import local_path, timed_download
 NAME = "requests-seq"
 KINDS = frozenset({"download"})
 NEEDS_S3 = False
+IMPORTS: tuple[str, ...] = ("requests",)
 
 
 def missing() -> str | None:

@@ -13,6 +13,7 @@ from benchmarks.peers._common import CONCURRENCY, local_path, timed_download
 NAME = "s5cmd"
 KINDS = frozenset({"download"})
 NEEDS_S3 = True
+IMPORTS: tuple[str, ...] = ()
 
 
 def missing() -> str | None:
