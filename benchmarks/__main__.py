@@ -56,7 +56,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> Path:
     """Run the suite; print the table; write the JSON (returned) and the PNG."""
     args = parse(argv)
-    console = Console(width=max(Console().width, 120))
+    console = Console(width=max(Console().width, 140))
     mode: Mode = "full" if args.full else "smoke" if args.smoke else "quick"
     chosen = scenarios(mode, tuple(args.scenario) if args.scenario else None)
     peers = list(args.peer or PEERS)

@@ -101,7 +101,8 @@ def table(scenarios: Sequence[Scenario], measurements: Sequence[Measurement]) ->
         "RSS MiB",
         "CPU s",
     ):
-        out.add_column(column, justify="left" if column in {"scenario", "peer"} else "right")
+        justify = "left" if column in {"scenario", "peer"} else "right"
+        out.add_column(column, justify=justify, no_wrap=column in {"scenario", "peer", "s"})
     out.add_column("ratio", justify="right")
     out.add_column("efficiency", justify="right")
     for m in measurements:
