@@ -101,8 +101,8 @@ def table(scenarios: Sequence[Scenario], measurements: Sequence[Measurement]) ->
         "RSS MiB",
         "CPU s",
     ):
-        justify = "left" if column in {"scenario", "peer"} else "right"
-        out.add_column(column, justify=justify, no_wrap=column in {"scenario", "peer", "s"})
+        left = column in {"scenario", "peer"}
+        out.add_column(column, justify="left" if left else "right", no_wrap=left or column == "s")
     out.add_column("ratio", justify="right")
     out.add_column("efficiency", justify="right")
     for m in measurements:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,25 +18,17 @@ from benchmarks.model import Measurement
 from benchmarks.repeat import repeated
 
 
+def _run(tmp_path: Path, scenario: str, *options: str) -> dict[str, Any]:
+    """A smoke run of one scenario (or group) on the in-memory origin; its JSON document."""
+    args = ["--smoke", "--origin", "memory", "--scenario", scenario, "--no-chart"]
+    path = main([*args, "--results", str(tmp_path), *options])
+    doc: dict[str, Any] = json.loads(path.read_text())
+    return doc
+
+
 @pytest.mark.parametrize("scenario", ["small", "ranges"])
 def test_harness_writes_ratios_and_efficiency(tmp_path: Path, scenario: str) -> None:
-    path = main(
-        [
-            "--smoke",
-            "--origin",
-            "memory",
-            "--scenario",
-            scenario,
-            "--peer",
-            "obstac",
-            "--peer",
-            "obstore",
-            "--results",
-            str(tmp_path),
-            "--no-chart",
-        ]
-    )
-    doc = json.loads(path.read_text())
+    doc = _run(tmp_path, scenario, "--peer", "obstac", "--peer", "obstore")
     assert doc["mode"] == "smoke"
     assert doc["origin"] == "RangeHTTPServer"
     assert {"platform", "cpus", "python"} <= set(doc["machine"])
@@ -66,23 +59,7 @@ def test_harness_writes_ratios_and_efficiency(tmp_path: Path, scenario: str) -> 
 
 
 def test_provider_origins_each_serve_the_workload_through_their_recipe(tmp_path: Path) -> None:
-    path = main(
-        [
-            "--smoke",
-            "--origin",
-            "memory",
-            "--scenario",
-            "providers",
-            "--peer",
-            "obstac",
-            "--peer",
-            "obstore",
-            "--results",
-            str(tmp_path),
-            "--no-chart",
-        ]
-    )
-    doc = json.loads(path.read_text())
+    doc = _run(tmp_path, "providers", "--peer", "obstac", "--peer", "obstore")
     described = {s["name"]: s for s in doc["scenarios"]}
     assert set(described) == {"small@s3", "small@azure", "small@gcs", "small@http"}
     runs = {(r["scenario"], r["peer"], r["profile"]): r for r in doc["runs"]}
@@ -105,21 +82,7 @@ def test_provider_origins_each_serve_the_workload_through_their_recipe(tmp_path:
 
 
 def test_concurrency_sweep_serialises_at_one_and_repeats_report_spread(tmp_path: Path) -> None:
-    path = main(
-        [
-            "--smoke",
-            "--origin",
-            "memory",
-            "--scenario",
-            "sweep",
-            "--repeat",
-            "2",
-            "--results",
-            str(tmp_path),
-            "--no-chart",
-        ]
-    )
-    doc = json.loads(path.read_text())
+    doc = _run(tmp_path, "sweep", "--repeat", "2")
     runs = {r["scenario"]: r for r in doc["runs"]}
     assert set(runs) == {"sweep-1", "sweep-16"}  # obstac only: the other peers are not swept
     objects = doc["scenarios"][0]["objects"]
