@@ -68,7 +68,9 @@ def skip_reason(peer: str, scenario: Scenario, origin: OriginServer) -> str | No
 def run_one(peer: str, scenario: Scenario, origin: Origin) -> Measurement:
     """Run one peer in a subprocess; its temp files go to a folder removed afterwards."""
     workdir = Path(tempfile.mkdtemp(prefix=f"obstac-bench-{peer}-"))
-    env = {**os.environ, "TMPDIR": str(workdir)}
+    # LIBC_FATAL_STDERR_: glibc writes fatal errors (an abort in native code) to /dev/tty by
+    # default; send them to stderr, which the report quotes.
+    env = {**os.environ, "TMPDIR": str(workdir), "LIBC_FATAL_STDERR_": "1"}
     request = {"peer": peer, "scenario": scenario.to_json(), "origin": origin.to_json()}
     try:
         done = subprocess.run(

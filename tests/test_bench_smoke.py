@@ -106,3 +106,15 @@ def test_a_failed_repeat_fails_the_entry() -> None:
     spread = iter([Measurement("p", "s", t, 10) for t in (3.0, 1.0, 2.0)])
     median = repeated(lambda: next(spread), 3)
     assert (median.seconds, median.repeats) == (2.0, [3.0, 1.0, 2.0])
+
+
+def test_an_origin_that_does_not_start_is_reported_not_fatal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OBSTAC_AZURITE", str(tmp_path / "no-azurite-here"))
+    doc = _run(tmp_path, "providers", "--peer", "obstac")
+    [skip] = [s for s in doc["skipped"] if s["scenario"] == "small@azure"]
+    assert "the azure origin did not start" in skip["reason"]
+    assert "OBSTAC_AZURITE" in skip["reason"]
+    ran = {r["scenario"] for r in doc["runs"] if r["error"] is None}
+    assert ran == {"small@s3", "small@gcs", "small@http"}
