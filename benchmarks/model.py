@@ -5,10 +5,20 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+KIB = 1024
+"""One kibibyte."""
+
 MIB = 1024 * 1024
 """One mebibyte."""
 
+Mode = Literal["smoke", "quick", "full"]
+"""Workload sizes: tiny for the smoke test, ``make bench``, ``--full``."""
+
 Kind = Literal["download", "ranges"]
+
+Provider = Literal["http", "s3", "azure", "gcs"]
+"""How a peer addresses the origin: plain HTTP hrefs, or a cloud store's API (moto, Azurite,
+the GCS double; :mod:`benchmarks.providers`)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,9 @@ class Scenario:
         kind: ``"download"`` (whole objects to local files) or ``"ranges"`` (bytes to memory).
         objects: The objects at the origin.
         ranges: The ranges to read (``kind == "ranges"`` only).
+        provider: Scenario 6: the provider origin that serves it (None: the run's origin).
+        concurrency: Scenario 7: requests in flight for obstac and raw obstore (None: their
+            defaults).
     """
 
     name: str
@@ -50,6 +63,8 @@ class Scenario:
     kind: Kind
     objects: tuple[ObjectSpec, ...]
     ranges: tuple[RangeSpec, ...] = ()
+    provider: Provider | None = None
+    concurrency: int | None = None
 
     @property
     def payload_bytes(self) -> int:
@@ -71,6 +86,8 @@ class Scenario:
             kind=data["kind"],
             objects=tuple(ObjectSpec(**o) for o in data["objects"]),
             ranges=tuple(RangeSpec(**r) for r in data["ranges"]),
+            provider=data.get("provider"),
+            concurrency=data.get("concurrency"),
         )
 
 
@@ -84,12 +101,15 @@ class Origin:
         server: What serves the bytes (``"nginx"``, ``"RangeHTTPServer"``), for the report.
         s3: Whether the server answers S3 GetObject/HeadObject in path style (nginx does for
             unsigned-or-ignored-signature GETs; S3 peers are skipped otherwise).
+        provider: The API peers speak to it: ``"http"`` (nginx, and nginx as an unsigned S3
+            stand-in), ``"s3"`` (moto, signed), ``"azure"`` (Azurite), ``"gcs"`` (GCS double).
     """
 
     url: str
     bucket: str
     server: str
     s3: bool
+    provider: Provider = "http"
 
     def href(self, key: str) -> str:
         """The HTTP href of an object."""
@@ -126,6 +146,8 @@ class Measurement:
         ratio: This peer's time / obstac's time in the same run (> 1: obstac is faster).
         efficiency: Ideal time under the profile's caps / measured time (None: no caps).
         error: Why the run failed (None when it succeeded).
+        repeats: With ``--repeat N``: the seconds of every run; ``seconds`` (and every other
+            field) is then the run with the median time.
     """
 
     peer: str
@@ -143,6 +165,7 @@ class Measurement:
     efficiency: float | None = None
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    repeats: list[float] = field(default_factory=list)
 
     @property
     def mib_per_s(self) -> float | None:
@@ -152,13 +175,16 @@ class Measurement:
         return self.bytes / MIB / self.seconds
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict, with ``mib_per_s`` added."""
+        """A JSON-ready dict, with ``mib_per_s`` and, when repeated, ``seconds_min``/``max``."""
         data = asdict(self)
         data["mib_per_s"] = self.mib_per_s
+        if self.repeats:
+            data["seconds_min"], data["seconds_max"] = min(self.repeats), max(self.repeats)
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Measurement:
         """The measurement :meth:`to_json` wrote."""
-        fields = {k: v for k, v in data.items() if k != "mib_per_s"}
+        derived = {"mib_per_s", "seconds_min", "seconds_max"}
+        fields = {k: v for k, v in data.items() if k not in derived}
         return cls(**fields)

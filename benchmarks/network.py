@@ -87,3 +87,7 @@ class Link(Service):
     def requests(self) -> int:
         """HTTP requests counted since the last :meth:`reset`."""
         return self._counter.count()
+
+    def signed(self) -> int:
+        """Requests since the last :meth:`reset` that carried an ``Authorization`` header."""
+        return sum("authorization" in r.headers for r in self._counter.requests)

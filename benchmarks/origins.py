@@ -7,8 +7,8 @@
   objects from memory; used when nginx is absent and by the smoke test. Slower than nginx
   (Python, thread per connection), so results on it say more about the server than the peers.
 
-Not yet used by any scenario: moto (signed S3), Azurite and the GCS double from
-:mod:`obstac.testing` (issue 6, scenario 6).
+The provider origins of scenario 6 (moto, Azurite, the GCS double) are in
+:mod:`benchmarks.provider_origins`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Self
 
-from benchmarks.model import Scenario
+from benchmarks.model import Provider, Scenario
 from benchmarks.scenarios import payloads, write_files
 from obstac.testing import RangeHTTPServer, Service, free_port, wait_for_port
 
@@ -67,6 +67,7 @@ class NginxOrigin(Service):
 
     name = "nginx"
     s3 = True
+    provider: Provider = "http"
 
     def __init__(self, data_root: Path) -> None:
         """Describe the server; nothing runs until ``start``.
@@ -118,6 +119,7 @@ class MemoryOrigin(Service):
 
     name = "RangeHTTPServer"
     s3 = False
+    provider: Provider = "http"
 
     def __init__(self) -> None:
         """Describe the server; nothing runs until ``start``."""

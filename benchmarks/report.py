@@ -75,11 +75,19 @@ def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
+def _seconds(m: Measurement) -> str:
+    """The time, with the min-max of repeated runs (``1.27 (1.20-1.41)``)."""
+    if len(m.repeats) < 2:
+        return f"{m.seconds:.2f}"
+    return f"{m.seconds:.2f} ({min(m.repeats):.2f}-{max(m.repeats):.2f})"
+
+
 def table(scenarios: Sequence[Scenario], measurements: Sequence[Measurement]) -> Table:
     """The results as a rich table, one row per run."""
     caption = "; ".join(f"{s.name} = {s.title}" for s in scenarios)
     out = Table(
-        title="obstac benchmarks (ratio = peer time / obstac time; >1: obstac faster)",
+        title="obstac benchmarks (ratio = peer time / obstac time; >1: obstac faster; "
+        "s = median (min-max) with --repeat)",
         caption=caption,
     )
     for column in (
@@ -93,7 +101,8 @@ def table(scenarios: Sequence[Scenario], measurements: Sequence[Measurement]) ->
         "RSS MiB",
         "CPU s",
     ):
-        out.add_column(column, justify="left" if column in {"scenario", "peer"} else "right")
+        left = column in {"scenario", "peer"}
+        out.add_column(column, justify="left" if left else "right", no_wrap=left or column == "s")
     out.add_column("ratio", justify="right")
     out.add_column("efficiency", justify="right")
     for m in measurements:
@@ -104,7 +113,7 @@ def table(scenarios: Sequence[Scenario], measurements: Sequence[Measurement]) ->
             m.scenario,
             m.profile,
             m.peer,
-            f"{m.seconds:.2f}",
+            _seconds(m),
             _fmt(m.mib_per_s, ".1f"),
             _fmt(m.requests, "d"),
             _fmt(None if m.wire_bytes is None else m.wire_bytes / MIB, ".0f"),

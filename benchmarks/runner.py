@@ -19,10 +19,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, cast
 
-from benchmarks.model import Measurement, Origin, Scenario
+from benchmarks.model import Measurement, Origin, Provider, Scenario
 from benchmarks.network import Link, ideal_seconds
 from benchmarks.origins import BUCKET
 from benchmarks.peers import PEERS, load
+from benchmarks.provider_origins import speaks
+from benchmarks.repeat import repeated
 from obstac.testing.latency_proxy import ProfileName
 
 RUN_TIMEOUT = 600.0
@@ -37,6 +39,7 @@ class OriginServer(Protocol):
 
     name: str
     s3: bool
+    provider: Provider
 
     @property
     def port(self) -> int:
@@ -54,7 +57,7 @@ Progress = Callable[[str], None]
 def skip_reason(peer: str, scenario: Scenario, origin: OriginServer) -> str | None:
     """Why a peer does not run on a scenario, or None when it does."""
     module = load(peer)
-    if scenario.kind not in module.KINDS:
+    if scenario.kind not in module.KINDS or not speaks(module, origin.provider):
         return "n/a"
     if module.NEEDS_S3 and not origin.s3:
         return f"needs an S3 origin ({origin.name} is not)"
@@ -65,7 +68,9 @@ def skip_reason(peer: str, scenario: Scenario, origin: OriginServer) -> str | No
 def run_one(peer: str, scenario: Scenario, origin: Origin) -> Measurement:
     """Run one peer in a subprocess; its temp files go to a folder removed afterwards."""
     workdir = Path(tempfile.mkdtemp(prefix=f"obstac-bench-{peer}-"))
-    env = {**os.environ, "TMPDIR": str(workdir)}
+    # LIBC_FATAL_STDERR_: glibc writes fatal errors (an abort in native code) to /dev/tty by
+    # default; send them to stderr, which the report quotes.
+    env = {**os.environ, "TMPDIR": str(workdir), "LIBC_FATAL_STDERR_": "1"}
     request = {"peer": peer, "scenario": scenario.to_json(), "origin": origin.to_json()}
     try:
         done = subprocess.run(
@@ -83,10 +88,24 @@ def run_one(peer: str, scenario: Scenario, origin: Origin) -> Measurement:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines:
+    result = _result(lines[-1]) if lines else None
+    if result is None:
         error = f"worker exited {done.returncode}: {done.stderr[-500:]}"
         return Measurement(peer, scenario.name, 0.0, 0, error=error)
-    return Measurement.from_json(json.loads(lines[-1]))
+    if done.returncode != 0:
+        # The peer finished and its bytes were checked, then the process died on the way out
+        # (raw obstore's workers abort with SIGABRT at interpreter exit now and then, about 1
+        # in 10 under load): keep the measurement, record the exit.
+        result = dataclasses.replace(result, extra={**result.extra, "exit": done.returncode})
+    return result
+
+
+def _result(line: str) -> Measurement | None:
+    """The worker's measurement line, or None when it is not one (it died before printing)."""
+    try:
+        return Measurement.from_json(json.loads(line))
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 def run_suite(
@@ -96,8 +115,9 @@ def run_suite(
     peers: Sequence[str] = tuple(PEERS),
     profiles: Sequence[ProfileName] = ("wan",),
     progress: Progress = lambda _line: None,
+    repeat: int = 1,
 ) -> tuple[list[Measurement], list[dict[str, str]]]:
-    """Run every peer on every scenario under every profile.
+    """Run every peer on every scenario under every profile, ``repeat`` times each.
 
     Returns:
         The measurements (ratios and efficiencies filled in), and the skipped runs as
@@ -115,16 +135,31 @@ def run_suite(
                         skipped.append({"peer": peer, "scenario": scenario.name, "reason": reason})
                     continue
                 progress(f"{scenario.name} [{profile}] {peer} ...")
-                with Link(profile, origin.port) as link:
-                    where = Origin(link.url, BUCKET, origin.name, origin.s3)
-                    measured = run_one(peer, scenario, where)
-                    requests, wire = link.requests(), link.wire_bytes()
-                measured = dataclasses.replace(
-                    measured, profile=profile, requests=requests, wire_bytes=wire
-                )
-                progress(f"  {_line(measured)}")
+
+                def once(
+                    peer: str = peer, profile: ProfileName = profile, scenario: Scenario = scenario
+                ) -> Measurement:
+                    measured = measure(peer, scenario, origin, profile)
+                    progress(f"  {_line(measured)}")
+                    return measured
+
+                measured = repeated(once, repeat)
                 measurements.append(measured)
     return with_ratios(measurements, scenarios), skipped
+
+
+def measure(
+    peer: str, scenario: Scenario, origin: OriginServer, profile: ProfileName
+) -> Measurement:
+    """One run of one peer behind a fresh link; requests and wire bytes filled in."""
+    with Link(profile, origin.port) as link:
+        where = Origin(link.url, BUCKET, origin.name, origin.s3, origin.provider)
+        measured = run_one(peer, scenario, where)
+        requests, wire, signed = link.requests(), link.wire_bytes(), link.signed()
+    extra = {**measured.extra, "signed_requests": signed}
+    return dataclasses.replace(
+        measured, profile=profile, requests=requests, wire_bytes=wire, extra=extra
+    )
 
 
 def with_ratios(

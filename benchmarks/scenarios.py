@@ -1,8 +1,9 @@
 """The workloads, in quick (``make bench``), full (``--full``) and smoke (tests) sizes.
 
 Covered: (1) many small assets, (2) few large assets, (3) scattered COG-tile-like ranges.
-Not yet: item-collection download, store-to-store mirror, per-provider origins, concurrency
-sweep (issue 6, scenarios 4-7; see README).
+(6) the small workload from each provider origin (:mod:`benchmarks.providers`, name
+``providers``), (7) obstac's concurrency sweep (:mod:`benchmarks.sweep`, name ``sweep``).
+Not yet: item-collection download, store-to-store mirror (issue 6, scenarios 4-5; see README).
 """
 
 from __future__ import annotations
@@ -10,13 +11,12 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
 
-from benchmarks.model import MIB, ObjectSpec, RangeSpec, Scenario
+from benchmarks.model import KIB, MIB, Mode, ObjectSpec, RangeSpec, Scenario
+from benchmarks.providers import provider_scenarios
+from benchmarks.sweep import sweep_scenarios
 
-Mode = Literal["smoke", "quick", "full"]
-
-KIB = 1024
+__all__ = ["KIB", "Mode", "payloads", "scenarios", "write_files"]
 
 _SIZES: dict[Mode, dict[str, tuple[int, int]]] = {
     # name: (count, size) for downloads; (ranges, files) for ranges.
@@ -37,19 +37,29 @@ def scenarios(mode: Mode, names: tuple[str, ...] | None = None) -> list[Scenario
 
     Args:
         mode: ``"smoke"``, ``"quick"`` or ``"full"``.
-        names: Keep only these scenario names (``small``, ``large``, ``ranges``).
+        names: Keep only these scenario names (``small``, ``large``, ``ranges``); ``providers``
+            and ``sweep`` name groups (``small@s3``..., ``sweep-1``...).
 
     Raises:
         ValueError: If a name is unknown.
     """
     sizes = _SIZES[mode]
-    unknown = set(names or ()) - set(sizes)
+    known = set(sizes) | set(_GROUPS)
+    unknown = set(names or ()) - known
     if unknown:
-        msg = f"unknown scenario(s) {sorted(unknown)}; use some of {sorted(sizes)}"
+        msg = f"unknown scenario(s) {sorted(unknown)}; use some of {sorted(known)}"
         raise ValueError(msg)
     built = [_small(mode, *sizes["small"]), _large(mode, *sizes["large"])]
     built.append(_ranges(mode, *sizes["ranges"]))
-    return [s for s in built if names is None or s.name in names]
+    chosen = [s for s in built if names is None or s.name in names]
+    for group, build in _GROUPS.items():
+        if names is None or group in names:
+            chosen.extend(build(mode))
+    return chosen
+
+
+_GROUPS = {"providers": provider_scenarios, "sweep": sweep_scenarios}
+"""Names that stand for several scenarios each (scenarios 6 and 7)."""
 
 
 def _small(mode: Mode, count: int, size: int) -> Scenario:

@@ -1,38 +1,34 @@
-"""The benchmark harness runs end to end on one tiny scenario (obstac and raw obstore only).
+"""The benchmark harness runs end to end on tiny scenarios (obstac and raw obstore only).
 
 No extra installs and no nginx: the origin is obstac.testing.RangeHTTPServer, behind the same
-LatencyProxy + CountingProxy chain the real runs use.
+LatencyProxy + CountingProxy chain the real runs use; scenario 6 also starts moto, Azurite and
+the GCS double.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from benchmarks.__main__ import main
+from benchmarks.model import Measurement
+from benchmarks.repeat import repeated
+
+
+def _run(tmp_path: Path, scenario: str, *options: str) -> dict[str, Any]:
+    """A smoke run of one scenario (or group) on the in-memory origin; its JSON document."""
+    args = ["--smoke", "--origin", "memory", "--scenario", scenario, "--no-chart"]
+    path = main([*args, "--results", str(tmp_path), *options])
+    doc: dict[str, Any] = json.loads(path.read_text())
+    return doc
 
 
 @pytest.mark.parametrize("scenario", ["small", "ranges"])
 def test_harness_writes_ratios_and_efficiency(tmp_path: Path, scenario: str) -> None:
-    path = main(
-        [
-            "--smoke",
-            "--origin",
-            "memory",
-            "--scenario",
-            scenario,
-            "--peer",
-            "obstac",
-            "--peer",
-            "obstore",
-            "--results",
-            str(tmp_path),
-            "--no-chart",
-        ]
-    )
-    doc = json.loads(path.read_text())
+    doc = _run(tmp_path, scenario, "--peer", "obstac", "--peer", "obstore")
     assert doc["mode"] == "smoke"
     assert doc["origin"] == "RangeHTTPServer"
     assert {"platform", "cpus", "python"} <= set(doc["machine"])
@@ -62,3 +58,65 @@ def test_harness_writes_ratios_and_efficiency(tmp_path: Path, scenario: str) -> 
     if scenario == "ranges":
         # 40 ranges over 2 files of 2 MiB: coalesced into far fewer requests than ranges.
         assert runs["obstac"]["requests"] < described["ranges"]
+
+
+def test_provider_origins_each_serve_the_workload_through_their_recipe(tmp_path: Path) -> None:
+    doc = _run(tmp_path, "providers", "--peer", "obstac", "--peer", "obstore")
+    described = {s["name"]: s for s in doc["scenarios"]}
+    assert set(described) == {"small@s3", "small@azure", "small@gcs", "small@http"}
+    runs = {(r["scenario"], r["peer"], r["profile"]): r for r in doc["runs"]}
+    assert len(runs) == 12  # obstac and obstore under wan, obstore's lan ceiling, per origin
+    for name, scenario in described.items():
+        for peer, profile in (("obstac", "wan"), ("obstore", "wan"), ("obstore", "lan")):
+            run = runs[(name, peer, profile)]
+            assert run["error"] is None, run["error"]
+            assert run["bytes"] == scenario["payload_bytes"]
+            # One GET per object, on every provider: no HEAD, no listing.
+            assert run["requests"] == scenario["objects"]
+            # moto and Azurite get signed requests (S3 SigV4, Azure shared key); the GCS
+            # double and nginx are read unsigned.
+            signed = name in {"small@s3", "small@azure"}
+            assert run["extra"]["signed_requests"] == (run["requests"] if signed else 0)
+        ceiling = runs[(name, "obstore", "lan")]
+        assert ceiling["note"].startswith("server ceiling")
+        assert ceiling["efficiency"] is None  # lan has no cap to compare with
+        assert runs[(name, "obstac", "wan")]["ratio"] == 1.0
+
+
+def test_concurrency_sweep_serialises_at_one_and_repeats_report_spread(tmp_path: Path) -> None:
+    doc = _run(tmp_path, "sweep", "--repeat", "2")
+    runs = {r["scenario"]: r for r in doc["runs"]}
+    assert set(runs) == {"sweep-1", "sweep-16"}  # obstac only: the other peers are not swept
+    objects = doc["scenarios"][0]["objects"]
+    for run in runs.values():
+        assert run["peer"] == "obstac"
+        assert run["error"] is None, run["error"]
+        assert run["requests"] == objects
+        assert len(run["repeats"]) == 2
+        assert run["seconds"] in run["repeats"]
+        assert run["seconds_min"] <= run["seconds"] <= run["seconds_max"]
+    # One request in flight: every object waits at least one 40 ms round trip after the last.
+    assert runs["sweep-1"]["seconds_min"] >= objects * 0.04
+    assert "Scheduler(1 in flight)" in runs["sweep-1"]["note"]
+    assert runs["sweep-16"]["seconds"] < runs["sweep-1"]["seconds"]
+
+
+def test_a_failed_repeat_fails_the_entry() -> None:
+    outcomes = iter([Measurement("p", "s", 1.0, 10), Measurement("p", "s", 0.0, 0, error="boom")])
+    measured = repeated(lambda: next(outcomes), 2)
+    assert measured.error == "1 of 2 runs failed; first: boom"
+    spread = iter([Measurement("p", "s", t, 10) for t in (3.0, 1.0, 2.0)])
+    median = repeated(lambda: next(spread), 3)
+    assert (median.seconds, median.repeats) == (2.0, [3.0, 1.0, 2.0])
+
+
+def test_an_origin_that_does_not_start_is_reported_not_fatal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OBSTAC_AZURITE", str(tmp_path / "no-azurite-here"))
+    doc = _run(tmp_path, "providers", "--peer", "obstac")
+    [skip] = [s for s in doc["skipped"] if s["scenario"] == "small@azure"]
+    assert "the azure origin did not start" in skip["reason"]
+    assert "OBSTAC_AZURITE" in skip["reason"]
+    ran = {r["scenario"] for r in doc["runs"] if r["error"] is None}
+    assert ran == {"small@s3", "small@gcs", "small@http"}

@@ -17,6 +17,7 @@ PEERS: dict[str, str] = {
     "obstac": "benchmarks.peers.obstac_transfer",
     "obstore": "benchmarks.peers.obstore_raw",
     "aiohttp": "benchmarks.peers.aiohttp_async",
+    "fsspec-http": "benchmarks.peers.fsspec_http",
     "boto3-threads": "benchmarks.peers.boto3_threads",
     "s5cmd": "benchmarks.peers.s5cmd_cli",
     "rclone": "benchmarks.peers.rclone_cli",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -14,13 +15,14 @@ def executable(name: str) -> str | None:
     return str(beside) if beside.exists() else shutil.which(name)
 
 
-def run_tool(argv: list[str]) -> None:
-    """Run a peer tool; raise with its stderr tail when it fails.
+def run_tool(argv: list[str], env: dict[str, str] | None = None) -> None:
+    """Run a peer tool (``env`` added to this process's environment); raise when it fails.
 
     Raises:
         RuntimeError: The tool exited non-zero.
     """
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603 - fixed argv
+    full_env = {**os.environ, **env} if env else None
+    done = subprocess.run(argv, capture_output=True, text=True, env=full_env, check=False)  # noqa: S603 - fixed argv
     if done.returncode != 0:
         msg = f"{Path(argv[0]).name} exited {done.returncode}: {done.stderr[-800:]}"
         raise RuntimeError(msg)

@@ -1,19 +1,23 @@
 """boto3 ``download_file`` from a thread pool of 32 (s3transfer splits objects over 8 MiB into
-ranged parts with its own 10 threads each), path-style against the S3 stand-in (nginx)."""
+ranged parts with its own 10 threads each), path-style: unsigned against the S3 stand-in
+(nginx), signed with moto's test keys against moto."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
 from benchmarks.model import Measurement, Origin, Scenario
 from benchmarks.peers._common import local_path, timed_download
+from benchmarks.peers._provider import S3_AND_HTTP, s3_keys
 
 NAME = "boto3-threads"
 KINDS = frozenset({"download"})
 NEEDS_S3 = True
 IMPORTS: tuple[str, ...] = ("boto3", "botocore.config")
+PROVIDERS = S3_AND_HTTP
 THREADS = 32
 """Objects downloaded at once."""
 
@@ -29,12 +33,16 @@ def run(scenario: Scenario, origin: Origin) -> Measurement:
     from botocore import UNSIGNED
     from botocore.config import Config
 
+    keys = s3_keys(origin)
+    signing: dict[str, Any] = {"signature_version": UNSIGNED} if keys is None else {}
     client = boto3.client(
         "s3",
         endpoint_url=origin.url,
         region_name="us-east-1",
+        aws_access_key_id=keys[0] if keys else None,
+        aws_secret_access_key=keys[1] if keys else None,
         config=Config(
-            signature_version=UNSIGNED,
+            **signing,
             s3={"addressing_style": "path"},
             max_pool_connections=THREADS * 10,
             response_checksum_validation="when_required",
@@ -48,4 +56,5 @@ def run(scenario: Scenario, origin: Origin) -> Measurement:
         with ThreadPoolExecutor(THREADS) as pool:
             list(pool.map(one, [obj.key for obj in scenario.objects]))
 
-    return timed_download(NAME, scenario, f"download_file, {THREADS} threads, unsigned", work)
+    note = f"download_file, {THREADS} threads, {'signed' if keys else 'unsigned'}"
+    return timed_download(NAME, scenario, note, work)

@@ -1,5 +1,8 @@
 """obstac: whole objects through :func:`obstac.transfer.transfer`, ranges through
-:meth:`obstac.AssetReader.read_ranges_async` (one call per file, all files at once)."""
+:meth:`obstac.AssetReader.read_ranges_async` (one call per file, all files at once). Every
+origin through obstac's generic recipe for its provider
+(:func:`benchmarks.peers._provider.obstac_opener`); in the concurrency sweep a
+:class:`obstac.transfer.Scheduler` of ``scenario.concurrency`` requests in flight."""
 
 from __future__ import annotations
 
@@ -15,11 +18,13 @@ from benchmarks.peers._common import (
     timed_download,
     ungroup,
 )
+from benchmarks.peers._provider import ALL, obstac_opener
 
 NAME = "obstac"
 KINDS = frozenset({"download", "ranges"})
 NEEDS_S3 = False
 IMPORTS: tuple[str, ...] = ("obstac", "obstac.transfer")
+PROVIDERS = ALL
 
 
 def missing() -> str | None:
@@ -35,30 +40,32 @@ def run(scenario: Scenario, origin: Origin) -> Measurement:
     if scenario.kind == "ranges":
         return _ranges(scenario, origin)
 
-    import obstac
-    from obstac.transfer import LocalTarget, TransferJob, TransferOptions, transfer
+    from obstac.transfer import LocalTarget, Scheduler, TransferJob, TransferOptions, transfer
+
+    open_asset = obstac_opener(origin)
+    note = "transfer() defaults, fsync=False"
+    scheduler = None
+    if scenario.concurrency is not None:
+        n = scenario.concurrency
+        scheduler = Scheduler(max_requests=n, max_per_host=n)
+        note = f"transfer(), Scheduler({n} in flight), fsync=False"
 
     def work(root: Path) -> None:
         jobs = [
-            TransferJob(
-                obj.key,
-                obstac.open_asset(origin.href(obj.key)),
-                LocalTarget(local_path(root, obj.key)),
-            )
+            TransferJob(obj.key, open_asset(obj.key), LocalTarget(local_path(root, obj.key)))
             for obj in scenario.objects
         ]
-        transfer(jobs, options=TransferOptions(fsync=False, on_error="raise"))
+        transfer(jobs, options=TransferOptions(fsync=False, on_error="raise"), scheduler=scheduler)
 
-    return timed_download(NAME, scenario, "transfer() defaults, fsync=False", work)
+    return timed_download(NAME, scenario, note, work)
 
 
 def _ranges(scenario: Scenario, origin: Origin) -> Measurement:
-    import obstac
-
+    open_asset = obstac_opener(origin)
     by_key = group_ranges(scenario)
 
     async def read_all() -> dict[str, list[int]]:
-        readers = {key: obstac.open_asset(origin.href(key)) for key in by_key}
+        readers = {key: open_asset(key) for key in by_key}
         results = await asyncio.gather(
             *(readers[key].read_ranges_async(*by_key[key]) for key in by_key)
         )

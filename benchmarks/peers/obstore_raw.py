@@ -2,7 +2,9 @@
 
 Small objects: one ``get_async`` per object, streamed to its file, 64 in flight. Large objects
 (> one part): 8 MiB ``get_range_async`` parts written at their offsets, 64 in flight over all
-objects. Ranges: ``get_ranges_async`` per file, files gathered.
+objects. Ranges: ``get_ranges_async`` per file, files gathered. The store matches the origin's
+provider (:func:`benchmarks.peers._provider.obstore_store`); ``scenario.concurrency`` replaces
+the 64 in the concurrency sweep.
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ import asyncio
 import os
 import time
 from pathlib import Path
-
-from obstore.store import HTTPStore
 
 from benchmarks.model import Measurement, Origin, Scenario
 from benchmarks.peers._common import (
@@ -24,11 +24,13 @@ from benchmarks.peers._common import (
     timed_download,
     ungroup,
 )
+from benchmarks.peers._provider import ALL, obstore_store
 
 NAME = "obstore"
 KINDS = frozenset({"download", "ranges"})
 NEEDS_S3 = False
 IMPORTS: tuple[str, ...] = ("obstore", "obstore.store")
+PROVIDERS = ALL
 
 
 def missing() -> str | None:
@@ -36,18 +38,12 @@ def missing() -> str | None:
     return None
 
 
-def _store(origin: Origin) -> HTTPStore:
-    return HTTPStore.from_url(
-        f"{origin.url}/{origin.bucket}",
-        client_options={"allow_http": True, "timeout": "300s"},
-    )
-
-
 def run(scenario: Scenario, origin: Origin) -> Measurement:
     """Fetch with obstore directly (see the module)."""
     import obstore
 
-    store = _store(origin)
+    store = obstore_store(origin)
+    in_flight = scenario.concurrency or CONCURRENCY
     if scenario.kind == "ranges":
         by_key = group_ranges(scenario)
 
@@ -67,7 +63,7 @@ def run(scenario: Scenario, origin: Origin) -> Measurement:
         return Measurement(NAME, scenario.name, seconds, total, "get_ranges_async, files gathered")
 
     async def download(root: Path) -> None:
-        limit = asyncio.Semaphore(CONCURRENCY)
+        limit = asyncio.Semaphore(in_flight)
 
         async def whole(key: str, path: Path) -> None:
             async with limit:
@@ -100,5 +96,5 @@ def run(scenario: Scenario, origin: Origin) -> Measurement:
             for fd in fds:
                 os.close(fd)
 
-    note = f"{CONCURRENCY} in flight, {PART_SIZE >> 20} MiB parts above that size"
+    note = f"{in_flight} in flight, {PART_SIZE >> 20} MiB parts above that size"
     return timed_download(NAME, scenario, note, lambda root: asyncio.run(download(root)))

