@@ -28,7 +28,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Ma
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 from obstac.transfer import _local
 from obstac.transfer._events import EventSink, _Emitter
@@ -289,6 +289,7 @@ class Run:
         self.scheduler = scheduler
         self.emit = emit
         self.executor = _io_executor()
+        self.outstanding: set[Future[Any]] = set()
         self.manifests: dict[Path, dict[str, ManifestEntry]] = {}
         self.manifest_locks: dict[Path, asyncio.Lock] = {}
         self.targets: dict[str, str] = {}
@@ -327,9 +328,12 @@ class Run:
             while self.tasks:
                 await asyncio.wait(set(self.tasks))
             await asyncio.wrap_future(self.flush_manifests())
+            await self.drain()
         except BaseException:
             await self.cancel_all()
             self.flush_manifests()
+            with contextlib.suppress(BaseException):
+                await self.drain()
             raise
         if failure:
             raise failure[0]
@@ -368,7 +372,16 @@ class Run:
                     task.cancel()
 
     def submit(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-        return self.executor.submit(function, *args, **kwargs)
+        future = self.executor.submit(function, *args, **kwargs)
+        self.outstanding.add(future)
+        future.add_done_callback(self.outstanding.discard)
+        return future
+
+    async def drain(self) -> None:
+        """Wait for every file operation this call queued, clean-ups of cancelled jobs
+        included: when the call returns or raises, no temporary file is still being removed."""
+        while self.outstanding:
+            await asyncio.wait([asyncio.wrap_future(f) for f in list(self.outstanding)])
 
     def record(self, directory: Path, entry: ManifestEntry) -> None:
         """Queue a finished file's manifest line (written in batches, see MANIFEST_FLUSH_*)."""
