@@ -50,6 +50,21 @@ def payload(size: int, seed: object) -> bytes:
     return random.Random(str(seed)).randbytes(size)
 
 
+def chaos_recipe(
+    origin: ChaosOrigin,
+    client: Client,
+    *,
+    retry: RetryConfig = OBSTORE_RETRIES,
+    read_timeout: str = READ_TIMEOUT,
+) -> Recipe:
+    """The recipe reading ``origin`` through ``client`` (make one per test: each recipe
+    builds its own store, a few milliseconds each)."""
+    client_options: ClientConfig = {"read_timeout": read_timeout}
+    if client == "http":
+        return http(retry_config=retry, client_options=client_options)
+    return s3(endpoint=origin.url, retry_config=retry, client_options=client_options)
+
+
 def chaos_job(
     origin: ChaosOrigin,
     key: str,
@@ -58,22 +73,19 @@ def chaos_job(
     *,
     media_type: str | None = "image/tiff",
     retry: RetryConfig = OBSTORE_RETRIES,
-    read_timeout: str = READ_TIMEOUT,
+    recipe: Recipe | None = None,
     cache: StoreCache | None = None,
     **fields: object,
 ) -> TransferJob:
     """A job reading ``BUCKET/key`` from ``origin`` through ``client`` into ``target``."""
-    client_options: ClientConfig = {"read_timeout": read_timeout}
-    recipe: Recipe
-    if client == "http":
-        asset: dict[str, object] = {"href": f"{origin.url}/{BUCKET}/{key}"}
-        recipe = http(retry_config=retry, client_options=client_options)
-    else:
-        asset = {"href": f"s3://{BUCKET}/{key}"}
-        recipe = s3(endpoint=origin.url, retry_config=retry, client_options=client_options)
+    href = f"{origin.url}/{BUCKET}/{key}" if client == "http" else f"s3://{BUCKET}/{key}"
+    asset: dict[str, object] = {"href": href}
     if media_type is not None:
         asset["type"] = media_type
-    reader = obstac.open_asset(asset, recipe=recipe, cache=cache or StoreCache())
+    chosen = recipe or chaos_recipe(origin, client, retry=retry)
+    reader = obstac.open_asset(
+        asset, recipe=chosen, cache=cache if cache is not None else StoreCache()
+    )
     return TransferJob(id=key, source=reader, target=LocalTarget(target), **fields)  # type: ignore[arg-type]
 
 
