@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from obstac.testing.http_origin import RecordedRequest, Response, _OriginServer
+from obstac.testing.http_origin import RecordedRequest, Response, StoredObject, _OriginServer
 
 __all__ = ["ChaosOrigin", "Fault", "InjectedFault"]
 
@@ -157,6 +157,7 @@ class ChaosOrigin(_OriginServer):
         self._seen: Counter[str] = Counter()
         self._faults: list[InjectedFault] = []
         self._versions: Counter[str] = Counter()
+        self._history: dict[str, list[StoredObject]] = {}
 
     # -- objects and plans -------------------------------------------------------------------
 
@@ -167,7 +168,18 @@ class ChaosOrigin(_OriginServer):
             path: The unencoded path without a leading slash.
             data: The content.
         """
-        self._put_object(path, data)
+        stored = self._put_object(path, data)
+        with self._lock:
+            self._history[path] = [stored]
+
+    def history(self, path: str) -> list[StoredObject]:
+        """Every version stored at ``path``, oldest first (`Fault.CHANGE` adds one each).
+
+        A download that ended before a change reached it holds an earlier version: check a
+        file against the version whose ETag its transfer reports.
+        """
+        with self._lock:
+            return list(self._history.get(path, ()))
 
     def script(self, path: str, *faults: Fault | None) -> None:
         """Make the next requests for ``path`` meet ``faults``, one each, in order.
@@ -287,7 +299,9 @@ class ChaosOrigin(_OriginServer):
             version = self._versions[path]
         data = bytearray(stored.data)
         data[version % len(data)] ^= 0xFF
-        self._put_object(path, bytes(data), stored.headers)
+        changed = self._put_object(path, bytes(data), stored.headers)
+        with self._lock:
+            self._history.setdefault(path, [stored]).append(changed)
 
 
 def _applies(fault: Fault, request: RecordedRequest) -> bool:
