@@ -12,15 +12,16 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from obstac import StoreCache
 from obstac.testing import ChaosOrigin, Fault
-from obstac.transfer import TransferOptions, transfer
+from obstac.transfer import transfer
 from tests.hardening._chaos import (
     BUCKET,
     CLIENTS,
-    PART,
+    OPTIONS,
     chaos_job,
     chaos_recipe,
     payload,
@@ -32,13 +33,7 @@ SEED = 20240607
 STALL = 0.5
 """Stalls outlast the 0.2 s read timeout, so each one is abandoned by the client."""
 
-OPTIONS = TransferOptions(
-    part_size=PART,
-    single_get_threshold=PART,
-    chunk_size=4 * 1024,
-    retry_backoff=0.01,
-    max_attempts=5,
-)
+SOAK_OPTIONS = replace(OPTIONS, retry_backoff=0.01, max_attempts=5)
 
 
 def _size(index: int) -> int:
@@ -72,7 +67,7 @@ def test_soak_2000_transfers_at_a_10_percent_fault_rate(
                     expected_size=size,
                 )
             )
-        results = transfer(jobs, options=OPTIONS)
+        results = transfer(jobs, options=SOAK_OPTIONS)
         faults = origin.faults
         versions = {key: origin.history(f"{BUCKET}/{key}") for key in keys}
         requests = len(origin.requests)
