@@ -151,3 +151,14 @@ def backend(request: pytest.FixtureRequest) -> Backend:
 def store_cache() -> StoreCache:
     """A cache private to one test, so request counts do not depend on test order."""
     return StoreCache()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the reports tests attach with ``record_property("obstac_report", text)`` (the
+    chaos soak's table of faults injected vs survived), with or without ``-s`` or xdist."""
+    for outcome in ("passed", "failed"):
+        for report in terminalreporter.getreports(outcome):
+            for name, value in getattr(report, "user_properties", ()):
+                if name == "obstac_report":
+                    terminalreporter.write_sep("-", f"report of {report.nodeid}")
+                    terminalreporter.write_line(str(value))

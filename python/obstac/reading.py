@@ -163,6 +163,12 @@ class AssetReader:
         return self._planned.recipe
 
     @property
+    def media_type(self) -> str | None:
+        """The asset's declared media type (its ``type``, e.g. ``"image/tiff"``), if any."""
+        value = self._info.fields.get("type")
+        return value if isinstance(value, str) else None
+
+    @property
     def size(self) -> int:
         """The object's size in bytes (one HEAD request on first use, then cached)."""
         if self._size is None:

@@ -7,6 +7,8 @@ Everything here runs on 127.0.0.1 and needs no account and no network:
 - `GCSDouble`: an in-process double of the Google Cloud Storage XML API (reads).
 - `RangeHTTPServer`: an in-process HTTP/1.1 origin with byte ranges and ETags; subclass it and
   override `RangeHTTPServer.handle` for origins that misbehave on purpose.
+- `ChaosOrigin`: an HTTP and S3-compatible origin that injects faults (errors, resets, stalls,
+  short bodies, changed objects, ignored ranges, HTML pages) on a seeded plan, and counts them.
 - `CountingProxy`: a TCP proxy that records the HTTP requests obstore sends to a server.
 - `cleared_cloud_env`: removes ``AWS_*``, ``AZURE_*`` and ``GOOGLE_*`` variables for a block.
 
@@ -19,6 +21,7 @@ from obstac.testing._lifecycle import Service
 from obstac.testing._ports import free_port, wait_for_port
 from obstac.testing._process import ServerProcess
 from obstac.testing.azurite import ACCOUNT_KEY, ACCOUNT_NAME, AzuriteServer, find_azurite
+from obstac.testing.chaos import ChaosOrigin, Fault, InjectedFault
 from obstac.testing.env import (
     CLOUD_ENV_PREFIXES,
     cleared_cloud_env,
@@ -40,8 +43,11 @@ __all__ = [
     "SECRET_ACCESS_KEY",
     "AwsKeys",
     "AzuriteServer",
+    "ChaosOrigin",
     "CountingProxy",
+    "Fault",
     "GCSDouble",
+    "InjectedFault",
     "LatencyProxy",
     "MotoServer",
     "ProxiedRequest",

@@ -15,6 +15,7 @@ import email.utils
 import hashlib
 import re
 import socket
+import struct
 import sys
 import threading
 import time
@@ -82,12 +83,17 @@ class Response:
         headers: Response headers.
         body: The body; a memoryview is sent without copying.
         close: Close the connection after this response.
+        stall: Seconds to stay silent after sending the body, before closing the connection
+            (a stalled transfer when the headers announced more bytes than the body holds).
+        reset: End the connection with a TCP reset (RST) instead of a clean close.
     """
 
     status: int
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes | memoryview = b""
     close: bool = False
+    stall: float = 0.0
+    reset: bool = False
 
 
 @dataclass(frozen=True)
@@ -146,6 +152,9 @@ class _OriginServer(Service):
         self._requests_lock = threading.Lock()
         self._server: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._in_flight = 0
+        self._peak_in_flight = 0
+        self._in_flight_log: list[tuple[float, int]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -262,6 +271,49 @@ class _OriginServer(Service):
     def _record(self, request: RecordedRequest) -> None:
         with self._requests_lock:
             self._requests.append(request)
+
+    # -- requests in flight ------------------------------------------------------------------
+
+    @property
+    def in_flight(self) -> int:
+        """Requests being answered right now (from the request line to the last body byte)."""
+        return self._in_flight
+
+    @property
+    def peak_in_flight(self) -> int:
+        """The most requests answered at once since the origin was made."""
+        return self._peak_in_flight
+
+    def in_flight_between(self, start: float, end: float) -> int:
+        """The most requests in flight at once between two ``time.monotonic()`` instants.
+
+        Args:
+            start: The start of the window.
+            end: Its end.
+
+        Returns:
+            The peak over the window (the count at ``start`` included).
+        """
+        with self._requests_lock:
+            log = list(self._in_flight_log)
+        peak = 0
+        for at, count in log:
+            if at <= start:
+                peak = count  # the count when the window opens
+            elif at <= end:
+                peak = max(peak, count)
+        return peak
+
+    def _enter(self) -> None:
+        with self._requests_lock:
+            self._in_flight += 1
+            self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
+            self._in_flight_log.append((time.monotonic(), self._in_flight))
+
+    def _leave(self) -> None:
+        with self._requests_lock:
+            self._in_flight -= 1
+            self._in_flight_log.append((time.monotonic(), self._in_flight))
 
     # -- answering ---------------------------------------------------------------------------
 
@@ -523,16 +575,23 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def _dispatch(self) -> None:
-        body = self._read_body(keep=self.command in _BODY_METHODS)
-        request = self._recorded(body)
-        self.server.origin._record(request)
+        origin = self.server.origin
+        origin._enter()
         try:
-            response = self.server.origin._respond(request)
-        except Exception:  # a double's bug: answer 500 and show the traceback
-            details = traceback.format_exc()
-            sys.stderr.write(details)
-            response = Response(500, {"Content-Type": "text/plain"}, details.encode(), close=True)
-        self._send(response, head_only=request.method == "HEAD")
+            body = self._read_body(keep=self.command in _BODY_METHODS)
+            request = self._recorded(body)
+            origin._record(request)
+            try:
+                response = origin._respond(request)
+            except Exception:  # a double's bug: answer 500 and show the traceback
+                details = traceback.format_exc()
+                sys.stderr.write(details)
+                response = Response(
+                    500, {"Content-Type": "text/plain"}, details.encode(), close=True
+                )
+            self._send(response, head_only=request.method == "HEAD")
+        finally:
+            origin._leave()
 
     def _recorded(self, body: bytes) -> RecordedRequest:
         headers: dict[str, str] = {}
@@ -578,13 +637,22 @@ class _Handler(BaseHTTPRequestHandler):
             bodyless = response.status in _BODYLESS_STATUSES or response.status < 200
             if not has_length and not bodyless:
                 self.send_header("Content-Length", str(len(response.body)))
-            if response.close:
+            if response.close or response.stall or response.reset:
                 self.send_header("Connection", "close")
             self.end_headers()
-            if head_only or bodyless:
-                return
-            body = memoryview(response.body).cast("B")
-            for offset in range(0, len(body), CHUNK_SIZE):
-                self.wfile.write(body[offset : offset + CHUNK_SIZE])
+            if not (head_only or bodyless):
+                body = memoryview(response.body).cast("B")
+                for offset in range(0, len(body), CHUNK_SIZE):
+                    self.wfile.write(body[offset : offset + CHUNK_SIZE])
+            if response.stall:
+                self.wfile.flush()
+                time.sleep(response.stall)
+            if response.reset:
+                self.wfile.flush()
+                # SO_LINGER on with a zero timeout: close() sends RST, not FIN.
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                self.close_connection = True
         except (ConnectionError, TimeoutError):
             self.close_connection = True

@@ -46,6 +46,7 @@ __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "DEFAULT_MAX_ATTEMPTS",
     "DEFAULT_MAX_PARTS_PER_OBJECT",
+    "DEFAULT_MAX_RETRIES_PER_ASSET",
     "DEFAULT_PART_SIZE",
     "DEFAULT_RETRY_BACKOFF",
     "DEFAULT_SINGLE_GET_THRESHOLD",
@@ -78,6 +79,13 @@ DEFAULT_MAX_PARTS_PER_OBJECT = 16
 
 DEFAULT_MAX_ATTEMPTS = 5
 """Attempts per request (on top of obstore's own retries inside each attempt)."""
+
+DEFAULT_MAX_RETRIES_PER_ASSET = 20
+"""Engine-level retries of one asset, all its requests together. Each one follows a request
+that failed even after obstore's own retries, so 20 in one asset mean the source is failing
+persistently, not blipping: stop, keep the partial file, and let a re-run resume. Without it a
+50 GiB asset (6,400 parts of 8 MiB) could spend ``max_attempts - 1`` = 4 retries on every
+part: 25,600 retries and days of backoff before it fails."""
 
 DEFAULT_RETRY_BACKOFF = 1.0
 """Seconds before the engine's first retry, doubled at each further attempt (with jitter, at
@@ -138,7 +146,10 @@ class TransferOptions:
         single_get_threshold: Objects up to this size come in one GET.
         max_parts_per_object: Parts of one object in flight at once.
         max_attempts: Attempts per request, on top of obstore's own retries.
-        max_seconds_per_asset: Give up on an asset after this long (None: no limit).
+        max_retries_per_asset: Engine-level retries of one asset, all its requests together
+            (None: only ``max_attempts`` bounds them, per request).
+        max_seconds_per_asset: Give up on an asset after this long, waits and retries
+            included (None: no limit).
         on_error: ``"continue"``: run every job, failures become results with status
             ``"failed"``. ``"raise"``: the first failure cancels the other jobs, removes their
             temporary files, and is raised.
@@ -153,6 +164,7 @@ class TransferOptions:
     single_get_threshold: int = DEFAULT_SINGLE_GET_THRESHOLD
     max_parts_per_object: int = DEFAULT_MAX_PARTS_PER_OBJECT
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    max_retries_per_asset: int | None = DEFAULT_MAX_RETRIES_PER_ASSET
     max_seconds_per_asset: float | None = None
     on_error: Literal["continue", "raise"] = "continue"
     chunk_size: int = DEFAULT_CHUNK_SIZE
@@ -171,6 +183,11 @@ class TransferOptions:
         for name, value in positive.items():
             if value < 1:
                 raise ValueError(f"TransferOptions({name}={value}): it must be at least 1")
+        if self.max_retries_per_asset is not None and self.max_retries_per_asset < 0:
+            raise ValueError(
+                f"TransferOptions(max_retries_per_asset={self.max_retries_per_asset}): "
+                "must be >= 0, or None for no limit"
+            )
         if self.retry_backoff < 0:
             raise ValueError(f"TransferOptions(retry_backoff={self.retry_backoff}): must be >= 0")
         if self.max_seconds_per_asset is not None and self.max_seconds_per_asset <= 0:

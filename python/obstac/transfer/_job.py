@@ -37,6 +37,7 @@ from obstac.transfer._checksums import (
 )
 from obstac.transfer._errors import ChecksumMismatchError, SizeMismatchError, TransferError
 from obstac.transfer._events import TransferEvent, _ByteReporter
+from obstac.transfer._scheduler import THROTTLE_STATUSES
 
 if TYPE_CHECKING:
     from obstore import GetOptions, GetResult, ObjectMeta
@@ -68,6 +69,14 @@ class ObjectChangedError(Exception):
 
 class TruncatedError(Exception):
     """A response ended before the bytes it announced (retryable)."""
+
+
+class NotTheObjectError(Exception):
+    """A successful response whose body is an HTML page, not the object (retryable)."""
+
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+"""Media types of a web page: refused as a response unless the asset itself is a page."""
 
 
 @dataclass(eq=False)
@@ -169,6 +178,9 @@ class Job:
         self.store: ObjectStore | None = None
         self.path = ""
         self.size_unknown_before = True
+        self.page_expected = is_page(self.reader.media_type) or self.href.lower().split("?")[
+            0
+        ].endswith((".html", ".htm"))
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -411,7 +423,7 @@ class Job:
                 if self.size is None and not plain and is_range_refusal(error):
                     plain = True  # an empty object (416), or a server that ignores ranges
                     continue
-                await self.backoff(error, attempt)
+                await self.backoff(error, attempt, range_refused=is_range_refusal(error))
 
     async def _get(self, segment: Segment, *, plain: bool) -> GetResult:
         assert self.store is not None
@@ -421,6 +433,8 @@ class Job:
         if strong_etag(self.etag):
             options["if_match"] = self.etag
         result = await obstore.get_async(self.store, self.path, options=options)
+        if not self.page_expected and is_page(result.attributes.get("Content-Type")):
+            await self.refuse_page(result, segment)
         self.size_unknown_before = self.size is None
         self.learn(result.meta)
         assert self.size is not None
@@ -433,6 +447,17 @@ class Job:
                 f"server sent [{returned[0]}, {returned[1]}); it does not serve ranges reliably"
             )
         return result
+
+    async def refuse_page(self, result: GetResult, segment: Segment) -> None:
+        """Refuse an HTML page sent with 200 in place of the object (an error or login page
+        from a proxy, a CDN or a portal): the recipe's body check may name the credential it
+        wants; otherwise the request is retried and, if it persists, reported."""
+        if segment.position == 0:
+            async for chunk in result.stream(min_chunk_size=BODY_CHECK_BYTES):
+                self.check_body(bytes(chunk))
+                break
+        content_type = result.attributes.get("Content-Type")
+        raise NotTheObjectError(f"the server sent a web page (Content-Type {content_type})")
 
     async def _read_whole(self, result: GetResult, segment: Segment) -> memoryview:
         data = memoryview(await result.bytes_async())  # obstore's buffer, not copied
@@ -469,22 +494,36 @@ class Job:
         if cursor < segment.end:
             raise TruncatedError(f"the response ended at byte {cursor} of {segment.end}")
 
-    async def backoff(self, error: BaseException, attempt: int) -> None:
-        """Wait before retrying after ``error``, or raise it when retrying is pointless."""
+    async def backoff(
+        self, error: BaseException, attempt: int, *, range_refused: bool = False
+    ) -> None:
+        """Wait before retrying after ``error``, or raise it when retrying is pointless.
+
+        ``range_refused``: a part's range was answered with the whole object (a proxy or
+        server that honours ranges only sometimes), retried like a transient error.
+        """
         status = status_of(error)
-        retryable = isinstance(error, TruncatedError) or (
-            isinstance(error, obstore.exceptions.GenericError | TimeoutError | ConnectionError)
-            and (status is None or status in (408, 429) or status >= 500)
+        retryable = (
+            range_refused
+            or isinstance(error, TruncatedError | NotTheObjectError)
+            or (
+                isinstance(error, obstore.exceptions.GenericError | TimeoutError | ConnectionError)
+                and (status is None or status in (408, 429) or status >= 500)
+            )
         )
         if not retryable or attempt >= self.options.max_attempts:
             raise self.give_up(error, attempt) from None
+        budget = self.options.max_retries_per_asset
+        if budget is not None and self.retries >= budget:
+            raise self.give_up(error, attempt, budget_spent=True) from None
         delay = min(RETRY_BACKOFF_MAX, self.options.retry_backoff * (2 ** (attempt - 1)))
         delay = delay / 2 + random.uniform(0, delay / 2)  # noqa: S311 - jitter, not crypto
         if self.deadline is not None and time.monotonic() + delay > self.deadline:
             raise self.give_up(error, attempt) from None
-        if status in (429, 503):
-            # obstore does not expose Retry-After: back the whole host off for the delay, so
-            # every job waits instead of each retrying into the storm.
+        if status in THROTTLE_STATUSES:
+            # obstore neither honours nor exposes Retry-After: back the whole host off for the
+            # delay, so every job waits instead of each retrying into the storm (the scheduler
+            # has also halved the host's concurrency).
             self.call.scheduler.pause(self.host, delay)
         self.retries += 1
         text = str(error).strip()
@@ -492,17 +531,35 @@ class Job:
         self.event("retry", attempt=attempt, total=self.size, message=message)
         await asyncio.sleep(delay)
 
-    def give_up(self, error: BaseException, attempt: int) -> ObstacError:
-        if isinstance(error, TruncatedError):
-            return RemoteError(
-                f"reading {self.href} failed after {attempt} attempts (recipe "
-                f"{self.reader.recipe!r}): {error}; run again to resume",
+    def give_up(
+        self, error: BaseException, attempt: int, *, budget_spent: bool = False
+    ) -> ObstacError:
+        recipe = self.reader.recipe
+        if isinstance(error, NotTheObjectError):
+            translated: ObstacError = RemoteError(
+                f"{self.href} answered with a web page instead of the data, {attempt} times "
+                f"in a row (recipe {recipe!r}): {error}. It is an error or login page of the "
+                "server or a proxy: open the href in a browser to read it. If the asset is a "
+                "web page, give it the type 'text/html'",
                 href=self.reader.href,
-                recipe=self.reader.recipe,
+                recipe=recipe,
             )
-        translated = self.translate(error)
-        if attempt > 1:
-            translated.args = (f"{translated.args[0]} (gave up after {attempt} attempts)",)
+        elif isinstance(error, TruncatedError):
+            translated = RemoteError(
+                f"reading {self.href} failed after {attempt} attempts (recipe "
+                f"{recipe!r}): {error}; run again to resume",
+                href=self.reader.href,
+                recipe=recipe,
+            )
+        else:
+            translated = self.translate(error)
+            if attempt > 1 and not budget_spent:
+                translated.args = (f"{translated.args[0]} (gave up after {attempt} attempts)",)
+        if budget_spent:
+            translated.args = (
+                f"{translated.args[0]} (gave up after {self.retries} retries of this asset: "
+                "TransferOptions.max_retries_per_asset; run again to resume)",
+            )
         return translated
 
     async def head(self) -> ObjectMeta:
@@ -553,6 +610,11 @@ class Job:
     def recorded(digests: Mapping[str, bytes]) -> str | None:
         digest = digests.get(RECORDED_ALGORITHM)
         return multihash(RECORDED_ALGORITHM, digest) if digest is not None else None
+
+
+def is_page(media_type: object) -> bool:
+    """Whether a media type (``"text/html; charset=utf-8"``...) is a web page's."""
+    return isinstance(media_type, str) and media_type.strip().lower().startswith(HTML_TYPES)
 
 
 def loop_time(deadline: float) -> float:

@@ -7,6 +7,12 @@ can be passed to the next call, so two concurrent downloads in one program share
 Slots are per event loop: asyncio primitives belong to one loop. All sync calls run on the one
 portal loop (:mod:`obstac.transfer._portal`), so they share limits; an async caller's loop gets
 its own set of slots with the same limits.
+
+The per-host limit adapts to throttling, the way TCP adapts to loss (AIMD): a request that
+ends in 429 or 503 halves the host's limit (once per round: requests that started before the
+last cut cannot cut it again), and every request that succeeds raises it by one, back up to
+``max_per_host``. A storm thus drains to one request in flight within a few rounds, and a
+host that recovers gets its full concurrency back after about ``max_per_host`` successes.
 """
 
 from __future__ import annotations
@@ -19,11 +25,14 @@ from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from obstac.errors import status_of
+
 __all__ = [
     "DEFAULT_MAX_BUFFERED_BYTES",
     "DEFAULT_MAX_PER_HOST",
     "DEFAULT_MAX_REQUESTS",
     "MAX_UPLOADS",
+    "THROTTLE_STATUSES",
     "ByteBudget",
     "Scheduler",
 ]
@@ -52,21 +61,75 @@ up to 5 upload buffers of one part besides its parts in flight: 4 bound that to 
 8 MiB parts. Small copies (one PUT each) are not limited by it."""
 
 
+THROTTLE_STATUSES = frozenset({429, 503})
+"""Statuses that mean "slow down": they halve the host's concurrency and pause it."""
+
+
+class _HostLimit:
+    """An adaptive limit of requests in flight to one host (see the module docstring)."""
+
+    def __init__(self, maximum: int) -> None:
+        self.maximum = maximum
+        self.limit = float(maximum)
+        self.used = 0
+        self.round = 0
+        self.waiters: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self) -> int:
+        """Wait for room under the current limit; return the round the request starts in."""
+        if not self.waiters and self.used < int(self.limit):
+            self.used += 1
+            return self.round
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # granted just as we were cancelled: give it back
+            else:
+                self.waiters.remove(waiter)
+            raise
+        return self.round
+
+    def release(self) -> None:
+        self.used -= 1
+        self._wake()
+
+    def throttled(self, started_round: int) -> None:
+        """A request that started in ``started_round`` was told to slow down: halve, once."""
+        if started_round == self.round:
+            self.limit = max(1.0, self.limit / 2)
+            self.round += 1
+
+    def succeeded(self) -> None:
+        if self.limit < self.maximum:
+            self.limit = min(float(self.maximum), self.limit + 1)
+            self._wake()
+
+    def _wake(self) -> None:
+        while self.waiters and self.used < int(self.limit):
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                self.used += 1
+                waiter.set_result(None)
+
+
 class _LoopSlots:
     """The semaphores and memory budget of one event loop."""
 
     def __init__(self, max_requests: int, max_per_host: int, max_buffered_bytes: int) -> None:
         self.all = asyncio.Semaphore(max_requests)
         self.max_per_host = max_per_host
-        self.hosts: dict[str, asyncio.Semaphore] = {}
+        self.hosts: dict[str, _HostLimit] = {}
         self.buffers = ByteBudget(max_buffered_bytes)
         self.uploads = asyncio.Semaphore(MAX_UPLOADS)
 
-    def host(self, host: str) -> asyncio.Semaphore:
-        semaphore = self.hosts.get(host)
-        if semaphore is None:
-            semaphore = self.hosts[host] = asyncio.Semaphore(self.max_per_host)
-        return semaphore
+    def host(self, host: str) -> _HostLimit:
+        limit = self.hosts.get(host)
+        if limit is None:
+            limit = self.hosts[host] = _HostLimit(self.max_per_host)
+        return limit
 
 
 class Scheduler:
@@ -166,12 +229,24 @@ class Scheduler:
         """The running loop's limit on large store-to-store copies (:data:`MAX_UPLOADS`)."""
         return self._slots().uploads
 
+    def host_limit(self, host: str) -> int:
+        """The running loop's current limit of requests in flight to ``host``: ``max_per_host``,
+        or less while the host throttles (429/503)."""
+        limit = self._slots().hosts.get(host)
+        return int(limit.limit) if limit is not None else self._max_per_host
+
     @asynccontextmanager
     async def slot(self, host: str) -> AsyncIterator[None]:
-        """Hold one request slot for ``host`` for the duration of the ``async with`` block."""
+        """Hold one request slot for ``host`` for the duration of the ``async with`` block.
+
+        A block that raises an error with status 429 or 503 halves the host's limit; one that
+        ends without error raises it by one (up to ``max_per_host``).
+        """
         slots = self._slots()
         await self._wait_unpaused(host)
-        async with slots.host(host):
+        limit = slots.host(host)
+        started = await limit.acquire()
+        try:
             await self._wait_unpaused(host)
             async with slots.all:
                 with self._lock:
@@ -182,6 +257,14 @@ class Scheduler:
                 finally:
                     with self._lock:
                         self._in_flight -= 1
+        except Exception as error:
+            if status_of(error) in THROTTLE_STATUSES:
+                limit.throttled(started)
+            raise
+        else:
+            limit.succeeded()
+        finally:
+            limit.release()
 
     def __repr__(self) -> str:
         return (
