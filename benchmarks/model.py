@@ -14,7 +14,10 @@ MIB = 1024 * 1024
 Mode = Literal["smoke", "quick", "full"]
 """Workload sizes: tiny for the smoke test, ``make bench``, ``--full``."""
 
-Kind = Literal["download", "ranges"]
+Kind = Literal["download", "ranges", "items", "mirror"]
+"""``download``: whole objects to files; ``ranges``: byte ranges to memory; ``items``: a STAC
+item collection's assets to files; ``mirror``: the same assets into an S3 store
+(:mod:`benchmarks.collection`, :mod:`benchmarks.mirror`)."""
 
 Provider = Literal["http", "s3", "azure", "gcs"]
 """How a peer addresses the origin: plain HTTP hrefs, or a cloud store's API (moto, Azurite,
@@ -44,6 +47,46 @@ class RangeSpec:
 
 
 @dataclass(frozen=True)
+class AssetSpec:
+    """One asset of a STAC item (``items`` and ``mirror`` scenarios).
+
+    Attributes:
+        name: The asset's key in the item, e.g. ``"red"``.
+        key: The object at the origin it points to (one of the scenario's objects).
+        size: Its size in bytes (the item's ``file:size``).
+        checksum: Its sha2-256 multihash, hex (the item's ``file:checksum``).
+    """
+
+    name: str
+    key: str
+    size: int
+    checksum: str
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    """One STAC item whose assets are objects at the origin.
+
+    Attributes:
+        id: The item id.
+        collection: Its collection id.
+        datetime: Its ``datetime`` property (ISO 8601).
+        assets: Its assets, in item order.
+    """
+
+    id: str
+    collection: str
+    datetime: str
+    assets: tuple[AssetSpec, ...]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ItemSpec:
+        """The item :func:`dataclasses.asdict` wrote."""
+        assets = tuple(AssetSpec(**a) for a in data["assets"])
+        return cls(data["id"], data["collection"], data["datetime"], assets)
+
+
+@dataclass(frozen=True)
 class Scenario:
     """One workload.
 
@@ -56,6 +99,7 @@ class Scenario:
         provider: Scenario 6: the provider origin that serves it (None: the run's origin).
         concurrency: Scenario 7: requests in flight for obstac and raw obstore (None: their
             defaults).
+        items: The STAC items whose assets the objects are (``items``, ``mirror`` only).
     """
 
     name: str
@@ -65,6 +109,7 @@ class Scenario:
     ranges: tuple[RangeSpec, ...] = ()
     provider: Provider | None = None
     concurrency: int | None = None
+    items: tuple[ItemSpec, ...] = ()
 
     @property
     def payload_bytes(self) -> int:
@@ -88,6 +133,7 @@ class Scenario:
             ranges=tuple(RangeSpec(**r) for r in data["ranges"]),
             provider=data.get("provider"),
             concurrency=data.get("concurrency"),
+            items=tuple(ItemSpec.from_json(i) for i in data.get("items", ())),
         )
 
 
@@ -103,6 +149,8 @@ class Origin:
             unsigned-or-ignored-signature GETs; S3 peers are skipped otherwise).
         provider: The API peers speak to it: ``"http"`` (nginx, and nginx as an unsigned S3
             stand-in), ``"s3"`` (moto, signed), ``"azure"`` (Azurite), ``"gcs"`` (GCS double).
+        mirror_to: ``mirror`` scenarios: the S3 bucket to copy into, as
+            ``http://127.0.0.1:PORT/BUCKET`` (moto, reached directly, not through the link).
     """
 
     url: str
@@ -110,6 +158,7 @@ class Origin:
     server: str
     s3: bool
     provider: Provider = "http"
+    mirror_to: str | None = None
 
     def href(self, key: str) -> str:
         """The HTTP href of an object."""

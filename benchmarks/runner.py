@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, cast
 
+from benchmarks.mirror import MirrorSink, sink_for
 from benchmarks.model import Measurement, Origin, Provider, Scenario
 from benchmarks.network import Link, ideal_seconds
 from benchmarks.origins import BUCKET
@@ -127,8 +128,9 @@ def run_suite(
     skipped: list[dict[str, str]] = []
     for scenario in scenarios:
         origin.add(scenario)
-        for profile in profiles:
-            for peer in peers:
+        runs = [(profile, peer) for profile in profiles for peer in peers]
+        with sink_for(scenario) as sink:  # the S3 bucket of mirror scenarios, else None
+            for profile, peer in runs:
                 reason = skip_reason(peer, scenario, origin)
                 if reason is not None:
                     if reason != "n/a":
@@ -137,9 +139,13 @@ def run_suite(
                 progress(f"{scenario.name} [{profile}] {peer} ...")
 
                 def once(
-                    peer: str = peer, profile: ProfileName = profile, scenario: Scenario = scenario
+                    peer: str = peer,
+                    profile: ProfileName = profile,
+                    scenario: Scenario = scenario,
+                    sink: MirrorSink | None = sink,
                 ) -> Measurement:
-                    measured = measure(peer, scenario, origin, profile)
+                    mirror_to = sink.fresh() if sink is not None else None  # empty every run
+                    measured = measure(peer, scenario, origin, profile, mirror_to=mirror_to)
                     progress(f"  {_line(measured)}")
                     return measured
 
@@ -149,11 +155,27 @@ def run_suite(
 
 
 def measure(
-    peer: str, scenario: Scenario, origin: OriginServer, profile: ProfileName
+    peer: str,
+    scenario: Scenario,
+    origin: OriginServer,
+    profile: ProfileName,
+    *,
+    mirror_to: str | None = None,
 ) -> Measurement:
-    """One run of one peer behind a fresh link; requests and wire bytes filled in."""
+    """One run of one peer behind a fresh link; requests and wire bytes filled in.
+
+    ``mirror_to``: the empty S3 bucket a ``mirror`` scenario copies into (its moto is reached
+    directly, not through the link).
+    """
     with Link(profile, origin.port) as link:
-        where = Origin(link.url, BUCKET, origin.name, origin.s3, origin.provider)
+        where = Origin(
+            url=link.url,
+            bucket=BUCKET,
+            server=origin.name,
+            s3=origin.s3,
+            provider=origin.provider,
+            mirror_to=mirror_to,
+        )
         measured = run_one(peer, scenario, where)
         requests, wire, signed = link.requests(), link.wire_bytes(), link.signed()
     extra = {**measured.extra, "signed_requests": signed}

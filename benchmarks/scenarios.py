@@ -1,9 +1,9 @@
 """The workloads, in quick (``make bench``), full (``--full``) and smoke (tests) sizes.
 
-Covered: (1) many small assets, (2) few large assets, (3) scattered COG-tile-like ranges.
+Covered: (1) many small assets, (2) few large assets, (3) scattered COG-tile-like ranges,
+(4) an item collection downloaded and (5) mirrored into S3 (:mod:`benchmarks.collection`),
 (6) the small workload from each provider origin (:mod:`benchmarks.providers`, name
 ``providers``), (7) obstac's concurrency sweep (:mod:`benchmarks.sweep`, name ``sweep``).
-Not yet: item-collection download, store-to-store mirror (issue 6, scenarios 4-5; see README).
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
+from benchmarks.collection import SIZES as COLLECTION_SIZES
+from benchmarks.collection import collection_scenario
 from benchmarks.model import KIB, MIB, Mode, ObjectSpec, RangeSpec, Scenario
 from benchmarks.providers import provider_scenarios
 from benchmarks.sweep import sweep_scenarios
@@ -37,20 +39,26 @@ def scenarios(mode: Mode, names: tuple[str, ...] | None = None) -> list[Scenario
 
     Args:
         mode: ``"smoke"``, ``"quick"`` or ``"full"``.
-        names: Keep only these scenario names (``small``, ``large``, ``ranges``); ``providers``
-            and ``sweep`` name groups (``small@s3``..., ``sweep-1``...).
+        names: Keep only these scenario names (``small``, ``large``, ``ranges``, ``items``,
+            ``mirror``); ``providers`` and ``sweep`` name groups (``small@s3``..., ``sweep-1``...).
 
     Raises:
         ValueError: If a name is unknown.
     """
     sizes = _SIZES[mode]
-    known = set(sizes) | set(_GROUPS)
+    known = set(sizes) | set(COLLECTION_SIZES[mode]) | set(_GROUPS)
     unknown = set(names or ()) - known
     if unknown:
         msg = f"unknown scenario(s) {sorted(unknown)}; use some of {sorted(known)}"
         raise ValueError(msg)
     built = [_small(mode, *sizes["small"]), _large(mode, *sizes["large"])]
     built.append(_ranges(mode, *sizes["ranges"]))
+    # Built only when asked for: their file:checksum values hash every payload (~1 s quick).
+    built.extend(
+        collection_scenario(mode, name, _payload)
+        for name in COLLECTION_SIZES[mode]
+        if names is None or name in names
+    )
     chosen = [s for s in built if names is None or s.name in names]
     for group, build in _GROUPS.items():
         if names is None or group in names:
@@ -90,11 +98,15 @@ def _size(size: int) -> str:
     return f"{size // MIB} MiB" if size >= MIB else f"{size // KIB} KiB"
 
 
+def _payload(scenario: str, index: int, size: int) -> bytes:
+    rng = random.Random(f"{SEED}:{scenario}:{index}")  # noqa: S311 - see SEED
+    return rng.randbytes(size)
+
+
 def payloads(scenario: Scenario) -> Iterator[tuple[ObjectSpec, bytes]]:
     """The content of each object: seeded pseudo-random (incompressible) bytes."""
     for index, obj in enumerate(scenario.objects):
-        rng = random.Random(f"{SEED}:{scenario.name}:{index}")  # noqa: S311 - see SEED
-        yield obj, rng.randbytes(obj.size)
+        yield obj, _payload(scenario.name, index, obj.size)
 
 
 def write_files(scenario: Scenario, root: Path, bucket: str) -> None:
@@ -110,5 +122,4 @@ def _lazy_payloads(scenario: Scenario, base: Path) -> Iterator[tuple[ObjectSpec,
         path = base / obj.key
         if path.exists() and path.stat().st_size == obj.size:
             continue
-        rng = random.Random(f"{SEED}:{scenario.name}:{index}")  # noqa: S311 - see SEED
-        yield obj, rng.randbytes(obj.size)
+        yield obj, _payload(scenario.name, index, obj.size)

@@ -2,7 +2,7 @@
 
 No extra installs and no nginx: the origin is obstac.testing.RangeHTTPServer, behind the same
 LatencyProxy + CountingProxy chain the real runs use; scenario 6 also starts moto, Azurite and
-the GCS double.
+the GCS double, and the mirror scenario writes into moto.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from benchmarks.__main__ import main
+from benchmarks.collection import SIZES
 from benchmarks.model import Measurement
 from benchmarks.repeat import repeated
 
@@ -120,3 +121,35 @@ def test_an_origin_that_does_not_start_is_reported_not_fatal(
     assert "OBSTAC_AZURITE" in skip["reason"]
     ran = {r["scenario"] for r in doc["runs"] if r["error"] is None}
     assert ran == {"small@s3", "small@gcs", "small@http"}
+
+
+def test_item_collection_scenario_downloads_every_asset_once(tmp_path: Path) -> None:
+    doc = _run(tmp_path, "items", "--peer", "obstac", "--peer", "obstore")
+    [described] = doc["scenarios"]
+    assert described["kind"] == "items"
+    runs = {run["peer"]: run for run in doc["runs"]}
+    assert set(runs) == {"obstac", "obstore"}
+    for run in runs.values():
+        assert run["error"] is None, run["error"]
+        assert run["bytes"] == described["payload_bytes"]
+        # Every asset declares file:size under the part size: one GET each, no HEAD.
+        assert run["requests"] == described["objects"]
+        assert 0 < run["efficiency"] < 1
+    assert "download_items" in runs["obstac"]["note"]
+    assert runs["obstac"]["ratio"] == 1.0
+
+
+def test_mirror_scenario_checks_the_bucket_not_the_exit_code(tmp_path: Path) -> None:
+    doc = _run(tmp_path, "mirror", "--peer", "obstac", "--peer", "obstore")
+    [described] = doc["scenarios"]
+    assert described["kind"] == "mirror"
+    runs = {run["peer"]: run for run in doc["runs"]}
+    for run in runs.values():
+        assert run["error"] is None, run["error"]
+        # bytes come from listing the destination bucket after the copy, object by object.
+        assert run["bytes"] == described["payload_bytes"]
+        assert run["requests"] == described["objects"]
+    items, _assets = SIZES["smoke"]["mirror"]
+    # download_items also writes each item's JSON beside its assets; raw obstore does not.
+    assert runs["obstac"]["extra"]["objects_listed"] == described["objects"] + items
+    assert runs["obstore"]["extra"]["objects_listed"] == described["objects"]

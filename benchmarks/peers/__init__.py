@@ -23,6 +23,7 @@ PEERS: dict[str, str] = {
     "rclone": "benchmarks.peers.rclone_cli",
     "requests-seq": "benchmarks.peers.requests_seq",
     "urllib-seq": "benchmarks.peers.urllib_seq",
+    "stac-asset": "benchmarks.peers.stac_asset_collection",
 }
 """Peer name -> module, in the order the table shows them (obstac first: the reference)."""
 

@@ -13,7 +13,7 @@ from benchmarks.model import Measurement, Origin, Scenario
 from benchmarks.peers._common import CONCURRENCY, check_ranges, local_path, timed_download
 
 NAME = "aiohttp"
-KINDS = frozenset({"download", "ranges"})
+KINDS = frozenset({"download", "ranges", "items"})
 NEEDS_S3 = False
 IMPORTS: tuple[str, ...] = ("aiohttp",)
 

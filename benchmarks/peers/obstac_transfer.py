@@ -2,7 +2,8 @@
 :meth:`obstac.AssetReader.read_ranges_async` (one call per file, all files at once). Every
 origin through obstac's generic recipe for its provider
 (:func:`benchmarks.peers._provider.obstac_opener`); in the concurrency sweep a
-:class:`obstac.transfer.Scheduler` of ``scenario.concurrency`` requests in flight."""
+:class:`obstac.transfer.Scheduler` of ``scenario.concurrency`` requests in flight;
+item collections through :func:`obstac.download_items` (:mod:`benchmarks.peers.obstac_items`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 from benchmarks.model import Measurement, Origin, Scenario
+from benchmarks.peers import obstac_items
 from benchmarks.peers._common import (
     check_ranges,
     group_ranges,
@@ -21,7 +23,7 @@ from benchmarks.peers._common import (
 from benchmarks.peers._provider import ALL, obstac_opener
 
 NAME = "obstac"
-KINDS = frozenset({"download", "ranges"})
+KINDS = frozenset({"download", "ranges", "items", "mirror"})
 NEEDS_S3 = False
 IMPORTS: tuple[str, ...] = ("obstac", "obstac.transfer")
 PROVIDERS = ALL
@@ -39,6 +41,10 @@ def run(scenario: Scenario, origin: Origin) -> Measurement:
     """
     if scenario.kind == "ranges":
         return _ranges(scenario, origin)
+    if scenario.kind == "items":
+        return obstac_items.run_items(NAME, scenario, origin)
+    if scenario.kind == "mirror":
+        return obstac_items.run_mirror(NAME, scenario, origin)
 
     from obstac.transfer import LocalTarget, Scheduler, TransferJob, TransferOptions, transfer
 

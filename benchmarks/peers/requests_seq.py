@@ -10,7 +10,7 @@ from benchmarks.model import Measurement, Origin, Scenario
 from benchmarks.peers._common import local_path, timed_download
 
 NAME = "requests-seq"
-KINDS = frozenset({"download"})
+KINDS = frozenset({"download", "items"})
 NEEDS_S3 = False
 IMPORTS: tuple[str, ...] = ("requests",)
 
