@@ -98,9 +98,17 @@ def _size(size: int) -> str:
     return f"{size // MIB} MiB" if size >= MIB else f"{size // KIB} KiB"
 
 
+PAYLOAD_BLOCK = 64 * MIB
+"""Payloads are drawn in blocks of this size: ``randbytes`` overflows at 256 MiB (it builds one
+integer of ``8 x size`` bits), the size of a full-mode ``large`` object."""
+
+
 def _payload(scenario: str, index: int, size: int) -> bytes:
     rng = random.Random(f"{SEED}:{scenario}:{index}")  # noqa: S311 - see SEED
-    return rng.randbytes(size)
+    if size <= PAYLOAD_BLOCK:
+        return rng.randbytes(size)  # the same bytes as before blocks, for every quick size
+    blocks = [rng.randbytes(min(PAYLOAD_BLOCK, size - at)) for at in range(0, size, PAYLOAD_BLOCK)]
+    return b"".join(blocks)
 
 
 def payloads(scenario: Scenario) -> Iterator[tuple[ObjectSpec, bytes]]:

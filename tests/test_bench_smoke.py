@@ -17,6 +17,7 @@ from benchmarks.__main__ import main
 from benchmarks.collection import SIZES
 from benchmarks.model import Measurement
 from benchmarks.repeat import repeated
+from benchmarks.scenarios import PAYLOAD_BLOCK, _payload
 
 
 def _run(tmp_path: Path, scenario: str, *options: str) -> dict[str, Any]:
@@ -153,3 +154,13 @@ def test_mirror_scenario_checks_the_bucket_not_the_exit_code(tmp_path: Path) -> 
     # download_items also writes each item's JSON beside its assets; raw obstore does not.
     assert runs["obstac"]["extra"]["objects_listed"] == described["objects"] + items
     assert runs["obstore"]["extra"]["objects_listed"] == described["objects"]
+
+
+def test_payloads_past_one_block_are_drawn_in_blocks() -> None:
+    # Full mode's 256 MiB objects overflowed `randbytes` (one int of 8 x size bits) and
+    # crashed `--full` before its second scenario; payloads are now drawn in blocks.
+    whole = _payload("large", 0, PAYLOAD_BLOCK + 10)
+    assert len(whole) == PAYLOAD_BLOCK + 10
+    assert whole[:PAYLOAD_BLOCK] == _payload("large", 0, PAYLOAD_BLOCK)  # seeded, stable
+    assert whole[PAYLOAD_BLOCK:] != _payload("large", 0, 10)  # the tail is drawn on, not reset
+    assert PAYLOAD_BLOCK * 8 < 2**31  # each block stays within randbytes' limit
