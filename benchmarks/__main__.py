@@ -1,6 +1,6 @@
 """``python -m benchmarks [--full] [--scenario NAME] [--peer NAME] [--profile wan|lan]
-[--repeat N]``. Scenario names: small, large, ranges, providers (6: small@s3, small@azure...),
-sweep (7: sweep-1 ... sweep-256)."""
+[--repeat N]``. Scenario names: small, large, ranges, cog (3b: windows of real COGs), items,
+mirror, providers (6: small@s3, small@azure...), sweep (7: sweep-1 ... sweep-256)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from typing import cast
 
 from rich.console import Console
 
+from benchmarks import cog
 from benchmarks.groups import ceilings, run_groups
 from benchmarks.origins import MemoryOrigin, NginxOrigin, nginx_path
-from benchmarks.peers import PEERS
+from benchmarks.peers import DEFAULT_PEERS, PEERS
 from benchmarks.report import RESULTS, chart, document, print_table, write_json
 from benchmarks.runner import REFERENCE
 from benchmarks.scenarios import Mode, scenarios
@@ -31,7 +32,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     sizes.add_argument("--smoke", action="store_true", help="tiny sizes, for the smoke test")
     parser.add_argument("--scenario", action="append", help="only this scenario (repeatable)")
     parser.add_argument(
-        "--peer", action="append", choices=list(PEERS), help="only this peer (repeatable)"
+        "--peer",
+        action="append",
+        choices=list(PEERS),
+        help="only this peer (repeatable; obstac-rasterio runs only when named)",
     )
     parser.add_argument(
         "--profile", action="append", choices=sorted(PROFILES), help="link profile (default wan)"
@@ -59,7 +63,10 @@ def main(argv: list[str] | None = None) -> Path:
     console = Console(width=max(Console().width, 140))
     mode: Mode = "full" if args.full else "smoke" if args.smoke else "quick"
     chosen = scenarios(mode, tuple(args.scenario) if args.scenario else None)
-    peers = list(args.peer or PEERS)
+    left_out = None if args.scenario else cog.unavailable()
+    if left_out is not None:
+        console.print(f"cog scenario left out: {left_out}")
+    peers = list(args.peer or DEFAULT_PEERS)
     if REFERENCE not in peers:
         peers.insert(0, REFERENCE)
     profiles = [cast("ProfileName", p) for p in (args.profile or ["wan"])]

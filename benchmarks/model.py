@@ -14,10 +14,14 @@ MIB = 1024 * 1024
 Mode = Literal["smoke", "quick", "full"]
 """Workload sizes: tiny for the smoke test, ``make bench``, ``--full``."""
 
-Kind = Literal["download", "ranges", "items", "mirror"]
-"""``download``: whole objects to files; ``ranges``: byte ranges to memory; ``items``: a STAC
+Kind = Literal["download", "ranges", "cog", "items", "mirror"]
+"""``download``: whole objects to files; ``ranges``: byte ranges to memory; ``cog``: windows of
+tiled GeoTIFFs, as tile byte ranges or decoded pixels (:mod:`benchmarks.cog`); ``items``: a STAC
 item collection's assets to files; ``mirror``: the same assets into an S3 store
 (:mod:`benchmarks.collection`, :mod:`benchmarks.mirror`)."""
+
+RANGE_KINDS = frozenset({"ranges", "cog"})
+"""Kinds whose payload is :attr:`Scenario.ranges` (for ``cog``: the tiles its windows touch)."""
 
 Provider = Literal["http", "s3", "azure", "gcs"]
 """How a peer addresses the origin: plain HTTP hrefs, or a cloud store's API (moto, Azurite,
@@ -44,6 +48,27 @@ class RangeSpec:
     key: str
     start: int
     end: int
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """One pixel window of a GeoTIFF to read (``cog`` scenarios).
+
+    Attributes:
+        key: The file it is read from.
+        col_off: Its first column.
+        row_off: Its first row.
+        width: Columns.
+        height: Rows.
+        crc32: ``zlib.crc32`` of the window's pixels (band 1, C order, native bytes).
+    """
+
+    key: str
+    col_off: int
+    row_off: int
+    width: int
+    height: int
+    crc32: int
 
 
 @dataclass(frozen=True)
@@ -93,13 +118,16 @@ class Scenario:
     Attributes:
         name: Short id, e.g. ``"small"``.
         title: What it models, for the table.
-        kind: ``"download"`` (whole objects to local files) or ``"ranges"`` (bytes to memory).
+        kind: ``"download"`` (whole objects to local files), ``"ranges"`` (bytes to memory) or
+            another :data:`Kind`.
         objects: The objects at the origin.
         ranges: The ranges to read (``kind == "ranges"`` only).
         provider: Scenario 6: the provider origin that serves it (None: the run's origin).
         concurrency: Scenario 7: requests in flight for obstac and raw obstore (None: their
             defaults).
         items: The STAC items whose assets the objects are (``items``, ``mirror`` only).
+        windows: The pixel windows to read (``cog`` only); ``ranges`` are then the byte ranges
+            of the tiles they touch, each tile once, grouped by file in file order.
     """
 
     name: str
@@ -110,11 +138,12 @@ class Scenario:
     provider: Provider | None = None
     concurrency: int | None = None
     items: tuple[ItemSpec, ...] = ()
+    windows: tuple[WindowSpec, ...] = ()
 
     @property
     def payload_bytes(self) -> int:
         """Bytes the workload asks for: all objects, or the sum of the range lengths."""
-        if self.kind == "ranges":
+        if self.kind in RANGE_KINDS:
             return sum(r.end - r.start for r in self.ranges)
         return sum(o.size for o in self.objects)
 
@@ -134,6 +163,7 @@ class Scenario:
             provider=data.get("provider"),
             concurrency=data.get("concurrency"),
             items=tuple(ItemSpec.from_json(i) for i in data.get("items", ())),
+            windows=tuple(WindowSpec(**w) for w in data.get("windows", ())),
         )
 
 

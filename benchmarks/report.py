@@ -53,6 +53,7 @@ def document(
                 "kind": s.kind,
                 "objects": len(s.objects),
                 "ranges": len(s.ranges),
+                "windows": len(s.windows),
                 "payload_bytes": s.payload_bytes,
             }
             for s in scenarios

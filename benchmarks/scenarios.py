@@ -1,7 +1,8 @@
 """The workloads, in quick (``make bench``), full (``--full``) and smoke (tests) sizes.
 
 Covered: (1) many small assets, (2) few large assets, (3) scattered COG-tile-like ranges,
-(4) an item collection downloaded and (5) mirrored into S3 (:mod:`benchmarks.collection`),
+(3b) windows of real COGs (:mod:`benchmarks.cog`, name ``cog``), (4) an item collection
+downloaded and (5) mirrored into S3 (:mod:`benchmarks.collection`),
 (6) the small workload from each provider origin (:mod:`benchmarks.providers`, name
 ``providers``), (7) obstac's concurrency sweep (:mod:`benchmarks.sweep`, name ``sweep``).
 """
@@ -12,6 +13,7 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
+from benchmarks import cog
 from benchmarks.collection import SIZES as COLLECTION_SIZES
 from benchmarks.collection import collection_scenario
 from benchmarks.model import KIB, MIB, Mode, ObjectSpec, RangeSpec, Scenario
@@ -39,20 +41,26 @@ def scenarios(mode: Mode, names: tuple[str, ...] | None = None) -> list[Scenario
 
     Args:
         mode: ``"smoke"``, ``"quick"`` or ``"full"``.
-        names: Keep only these scenario names (``small``, ``large``, ``ranges``, ``items``,
-            ``mirror``); ``providers`` and ``sweep`` name groups (``small@s3``..., ``sweep-1``...).
+        names: Keep only these scenario names (``small``, ``large``, ``ranges``, ``cog``,
+            ``items``, ``mirror``); ``providers`` and ``sweep`` name groups (``small@s3``...,
+            ``sweep-1``...). Without names, ``cog`` is left out when rasterio is missing
+            (:func:`benchmarks.cog.unavailable` says why).
 
     Raises:
         ValueError: If a name is unknown.
+        RuntimeError: ``cog`` is named and rasterio is not installed.
     """
     sizes = _SIZES[mode]
-    known = set(sizes) | set(COLLECTION_SIZES[mode]) | set(_GROUPS)
+    known = set(sizes) | {"cog"} | set(COLLECTION_SIZES[mode]) | set(_GROUPS)
     unknown = set(names or ()) - known
     if unknown:
         msg = f"unknown scenario(s) {sorted(unknown)}; use some of {sorted(known)}"
         raise ValueError(msg)
     built = [_small(mode, *sizes["small"]), _large(mode, *sizes["large"])]
     built.append(_ranges(mode, *sizes["ranges"]))
+    # Built only when asked for, or for the whole suite when rasterio can write its files.
+    if (names is None and cog.unavailable() is None) or "cog" in (names or ()):
+        built.append(cog.cog_scenario(mode))
     # Built only when asked for: their file:checksum values hash every payload (~1 s quick).
     built.extend(
         collection_scenario(mode, name, _payload)
@@ -112,9 +120,16 @@ def _payload(scenario: str, index: int, size: int) -> bytes:
 
 
 def payloads(scenario: Scenario) -> Iterator[tuple[ObjectSpec, bytes]]:
-    """The content of each object: seeded pseudo-random (incompressible) bytes."""
+    """The content of each object: seeded pseudo-random (incompressible) bytes, or for ``cog``
+    the GeoTIFFs :mod:`benchmarks.cog` wrote."""
     for index, obj in enumerate(scenario.objects):
-        yield obj, _payload(scenario.name, index, obj.size)
+        yield obj, _content(scenario, index, obj)
+
+
+def _content(scenario: Scenario, index: int, obj: ObjectSpec) -> bytes:
+    if scenario.kind == "cog":
+        return cog.file_path(obj.key).read_bytes()
+    return _payload(scenario.name, index, obj.size)
 
 
 def write_files(scenario: Scenario, root: Path, bucket: str) -> None:
@@ -130,4 +145,4 @@ def _lazy_payloads(scenario: Scenario, base: Path) -> Iterator[tuple[ObjectSpec,
         path = base / obj.key
         if path.exists() and path.stat().st_size == obj.size:
             continue
-        yield obj, _payload(scenario.name, index, obj.size)
+        yield obj, _content(scenario, index, obj)

@@ -1,4 +1,5 @@
-"""The benchmark harness runs end to end on tiny scenarios (obstac and raw obstore only).
+"""The benchmark harness runs end to end on tiny scenarios (obstac and raw obstore; rasterio, a
+test dependency, on the COG scenario).
 
 No extra installs and no nginx: the origin is obstac.testing.RangeHTTPServer, behind the same
 LatencyProxy + CountingProxy chain the real runs use; scenario 6 also starts moto, Azurite and
@@ -7,15 +8,21 @@ the GCS double, and the mirror scenario writes into moto.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+import rasterio
 
+from benchmarks import cog
 from benchmarks.__main__ import main
 from benchmarks.collection import SIZES
 from benchmarks.model import Measurement
+from benchmarks.peers._common import read_files
+from benchmarks.peers._windows import timed_windows
 from benchmarks.repeat import repeated
 from benchmarks.scenarios import PAYLOAD_BLOCK, _payload
 
@@ -164,3 +171,44 @@ def test_payloads_past_one_block_are_drawn_in_blocks() -> None:
     assert whole[:PAYLOAD_BLOCK] == _payload("large", 0, PAYLOAD_BLOCK)  # seeded, stable
     assert whole[PAYLOAD_BLOCK:] != _payload("large", 0, 10)  # the tail is drawn on, not reset
     assert PAYLOAD_BLOCK * 8 < 2**31  # each block stays within randbytes' limit
+
+
+def test_cog_scenario_reads_tiles_after_headers_and_decodes_windows(tmp_path: Path) -> None:
+    doc = _run(tmp_path, "cog", "--peer", "obstac", "--peer", "rasterio")
+    [described] = doc["scenarios"]
+    assert described["kind"] == "cog"
+    files, windows = described["objects"], described["windows"]
+    runs = {run["peer"]: run for run in doc["runs"]}
+    assert set(runs) == {"obstac", "rasterio"}
+    for run in runs.values():
+        assert run["error"] is None, run["error"]
+        # The tiles the windows touch: their lengths checked (obstac), their pixels (rasterio).
+        assert run["bytes"] == described["payload_bytes"]
+        assert run["wire_bytes"] >= described["payload_bytes"]
+    # obstac reads each file's header, then its tiles: at least two GETs a file, at most one
+    # per tile on top of the headers.
+    assert 2 * files <= runs["obstac"]["requests"] <= files + described["ranges"]
+    assert "header read, then the tiles" in runs["obstac"]["note"]
+    # rasterio decoded every 256 x 256 uint16 window, each checked against its crc32.
+    assert runs["rasterio"]["extra"]["decoded_bytes"] == windows * 256 * 256 * 2
+    assert "crc32" in runs["rasterio"]["note"]
+
+
+def test_cog_checks_fail_a_peer_on_wrong_pixels_or_wrong_tile_ranges() -> None:
+    scenario = cog.cog_scenario("smoke")
+    first = scenario.windows[0]
+    wrong_pixels = dataclasses.replace(
+        scenario, windows=(dataclasses.replace(first, crc32=first.crc32 ^ 1), *scenario.windows[1:])
+    )
+    with pytest.raises(RuntimeError, match="pixels differ"):
+        timed_windows("local", wrong_pixels, "", lambda key: rasterio.open(cog.file_path(key)))
+
+    async def local(key: str, starts: list[int], ends: list[int]) -> list[bytes]:
+        data = cog.file_path(key).read_bytes()
+        return [data[s:e] for s, e in zip(starts, ends, strict=True)]
+
+    assert sum(asyncio.run(read_files(scenario, local))) == scenario.payload_bytes
+    shifted = dataclasses.replace(scenario.ranges[0], start=scenario.ranges[0].start + 1)
+    wrong_ranges = dataclasses.replace(scenario, ranges=(shifted, *scenario.ranges[1:]))
+    with pytest.raises(RuntimeError, match="other tile ranges"):
+        asyncio.run(read_files(wrong_ranges, local))

@@ -24,8 +24,18 @@ PEERS: dict[str, str] = {
     "requests-seq": "benchmarks.peers.requests_seq",
     "urllib-seq": "benchmarks.peers.urllib_seq",
     "stac-asset": "benchmarks.peers.stac_asset_collection",
+    "rasterio": "benchmarks.peers.rasterio_vsicurl",
+    "obstac-rasterio": "benchmarks.peers.obstac_rasterio",
 }
 """Peer name -> module, in the order the table shows them (obstac first: the reference)."""
+
+OPT_IN = frozenset({"obstac-rasterio"})
+"""Peers run only when named with ``--peer``: ``obstac-rasterio`` sends one GET per GDAL read
+(~10,700 requests and ~55 s on quick ``cog``, against ~3 s for rasterio's ``/vsicurl/``), which
+would take a fifth of the quick suite's 5 minutes to show the same thing every run."""
+
+DEFAULT_PEERS = tuple(name for name in PEERS if name not in OPT_IN)
+"""The peers a run without ``--peer`` uses."""
 
 
 def load(name: str) -> ModuleType:

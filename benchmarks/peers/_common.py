@@ -1,13 +1,19 @@
-"""Helpers shared by the peers: output folders, file sizes, thread-safe timing."""
+"""Helpers shared by the peers: output folders, file sizes, timing, range reads checked."""
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from benchmarks.model import Measurement, Scenario
+from benchmarks.tiff import HEADER_BYTES, Window, tile_index, tile_ranges
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 CONCURRENCY = 64
 """Requests in flight for the hand-written concurrent peers (aiohttp, raw obstore, boto3
@@ -89,3 +95,46 @@ def ungroup(scenario: Scenario, lengths: dict[str, list[int]]) -> list[int]:
         ordered.append(lengths[spec.key][positions[spec.key]])
         positions[spec.key] += 1
     return ordered
+
+
+Fetch = Callable[[str, list[int], list[int]], Awaitable[Sequence["Buffer"]]]
+"""``fetch(key, starts, ends)``: one file's ranges, read the peer's way, in the order asked."""
+
+
+async def read_files(scenario: Scenario, fetch: Fetch) -> list[int]:
+    """Read every file's ranges with ``fetch``, files at once; chunk lengths in scenario order.
+
+    ``cog`` scenarios: each file's first :data:`~benchmarks.tiff.HEADER_BYTES` first, parsed
+    into the byte ranges of the tiles its windows touch (what a COG reader does before it can
+    ask for tiles), which must be the scenario's.
+
+    Raises:
+        RuntimeError: A header gave other ranges than the scenario's.
+    """
+    windows: dict[str, list[Window]] = {}
+    for w in scenario.windows:
+        windows.setdefault(w.key, []).append((w.col_off, w.row_off, w.width, w.height))
+
+    async def one(key: str, starts: list[int], ends: list[int]) -> list[int]:
+        if scenario.kind == "cog":
+            [header] = await fetch(key, [0], [HEADER_BYTES])
+            parsed = tile_ranges(tile_index(bytes(memoryview(header))), windows[key])
+            if parsed != (starts, ends):
+                msg = f"{key}: the header gives other tile ranges than the scenario's"
+                raise RuntimeError(msg)
+        return [len(memoryview(chunk)) for chunk in await fetch(key, starts, ends)]
+
+    by_key = group_ranges(scenario)
+    lengths = await asyncio.gather(*(one(key, *spans) for key, spans in by_key.items()))
+    return ungroup(scenario, dict(zip(by_key, lengths, strict=True)))
+
+
+def timed_ranges(
+    name: str, scenario: Scenario, note: str, read: Callable[[], Coroutine[Any, Any, list[int]]]
+) -> Measurement:
+    """Run ``read()`` (usually :func:`read_files`) in a fresh event loop, time it, check every
+    chunk's length."""
+    started = time.perf_counter()
+    lengths = asyncio.run(read())
+    seconds = time.perf_counter() - started
+    return Measurement(name, scenario.name, seconds, check_ranges(scenario, lengths), note)

@@ -1,19 +1,24 @@
-"""aiohttp with hand-written concurrency: one GET per object (or per range), 64 in flight on
-one session, bodies streamed to files in 1 MiB chunks. Large objects are not split, as in the
-typical hand-written downloader."""
+"""aiohttp with hand-written concurrency: one GET per object (or per range; ``cog``: per tile,
+after one per header), 64 in flight on one session, bodies streamed to files in 1 MiB chunks.
+Large objects are not split, as in the typical hand-written downloader."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from importlib.util import find_spec
 from pathlib import Path
 
-from benchmarks.model import Measurement, Origin, Scenario
-from benchmarks.peers._common import CONCURRENCY, check_ranges, local_path, timed_download
+from benchmarks.model import RANGE_KINDS, Measurement, Origin, Scenario
+from benchmarks.peers._common import (
+    CONCURRENCY,
+    local_path,
+    read_files,
+    timed_download,
+    timed_ranges,
+)
 
 NAME = "aiohttp"
-KINDS = frozenset({"download", "ranges", "items"})
+KINDS = frozenset({"download", "ranges", "cog", "items"})
 NEEDS_S3 = False
 IMPORTS: tuple[str, ...] = ("aiohttp",)
 
@@ -31,27 +36,26 @@ def run(scenario: Scenario, origin: Origin) -> Measurement:
         connector = aiohttp.TCPConnector(limit=CONCURRENCY)
         return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=None))
 
-    if scenario.kind == "ranges":
+    if scenario.kind in RANGE_KINDS:
 
         async def read_all() -> list[int]:
             async with session() as client:
                 limit = asyncio.Semaphore(CONCURRENCY)
 
-                async def one(key: str, start: int, end: int) -> int:
+                async def one(key: str, start: int, end: int) -> bytes:
                     headers = {"Range": f"bytes={start}-{end - 1}"}
                     async with limit, client.get(origin.href(key), headers=headers) as response:
                         response.raise_for_status()
-                        return len(await response.read())
+                        return await response.read()
 
-                return list(
-                    await asyncio.gather(*(one(r.key, r.start, r.end) for r in scenario.ranges))
-                )
+                async def fetch(key: str, starts: list[int], ends: list[int]) -> list[bytes]:
+                    spans = zip(starts, ends, strict=True)
+                    return list(await asyncio.gather(*(one(key, s, e) for s, e in spans)))
 
-        started = time.perf_counter()
-        lengths = asyncio.run(read_all())
-        seconds = time.perf_counter() - started
-        total = check_ranges(scenario, lengths)
-        return Measurement(NAME, scenario.name, seconds, total, "one GET per range, 64 in flight")
+                return await read_files(scenario, fetch)
+
+        note = f"one GET per range, {CONCURRENCY} in flight"
+        return timed_ranges(NAME, scenario, note, read_all)
 
     async def download(root: Path) -> None:
         async with session() as client:

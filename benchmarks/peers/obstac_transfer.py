@@ -1,5 +1,6 @@
 """obstac: whole objects through :func:`obstac.transfer.transfer`, ranges through
-:meth:`obstac.AssetReader.read_ranges_async` (one call per file, all files at once). Every
+:meth:`obstac.AssetReader.read_ranges_async` (one call per file, all files at once; ``cog``:
+one for the header, then one for the tiles). Every
 origin through obstac's generic recipe for its provider
 (:func:`benchmarks.peers._provider.obstac_opener`); in the concurrency sweep a
 :class:`obstac.transfer.Scheduler` of ``scenario.concurrency`` requests in flight;
@@ -7,23 +8,21 @@ item collections through :func:`obstac.download_items` (:mod:`benchmarks.peers.o
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from benchmarks.model import Measurement, Origin, Scenario
+from benchmarks.model import RANGE_KINDS, Measurement, Origin, Scenario
 from benchmarks.peers import obstac_items
-from benchmarks.peers._common import (
-    check_ranges,
-    group_ranges,
-    local_path,
-    timed_download,
-    ungroup,
-)
+from benchmarks.peers._common import local_path, read_files, timed_download, timed_ranges
 from benchmarks.peers._provider import ALL, obstac_opener
 
+if TYPE_CHECKING:
+    from obstore import Bytes
+
+    from obstac import AssetReader
+
 NAME = "obstac"
-KINDS = frozenset({"download", "ranges", "items", "mirror"})
+KINDS = frozenset({"download", "ranges", "cog", "items", "mirror"})
 NEEDS_S3 = False
 IMPORTS: tuple[str, ...] = ("obstac", "obstac.transfer")
 PROVIDERS = ALL
@@ -39,7 +38,7 @@ def run(scenario: Scenario, origin: Origin) -> Measurement:
 
     ``fsync=False``: no other peer syncs its files, so obstac does not either here.
     """
-    if scenario.kind == "ranges":
+    if scenario.kind in RANGE_KINDS:
         return _ranges(scenario, origin)
     if scenario.kind == "items":
         return obstac_items.run_items(NAME, scenario, origin)
@@ -68,17 +67,13 @@ def run(scenario: Scenario, origin: Origin) -> Measurement:
 
 def _ranges(scenario: Scenario, origin: Origin) -> Measurement:
     open_asset = obstac_opener(origin)
-    by_key = group_ranges(scenario)
+    readers: dict[str, AssetReader] = {}
 
-    async def read_all() -> dict[str, list[int]]:
-        readers = {key: open_asset(key) for key in by_key}
-        results = await asyncio.gather(
-            *(readers[key].read_ranges_async(*by_key[key]) for key in by_key)
-        )
-        return {key: [len(c) for c in chunks] for key, chunks in zip(by_key, results, strict=True)}
+    async def fetch(key: str, starts: list[int], ends: list[int]) -> list[Bytes]:
+        reader = readers.setdefault(key, open_asset(key))  # one reader per file, as a user would
+        return await reader.read_ranges_async(starts, ends)
 
-    started = time.perf_counter()
-    lengths = asyncio.run(read_all())
-    seconds = time.perf_counter() - started
-    total = check_ranges(scenario, ungroup(scenario, lengths))
-    return Measurement(NAME, scenario.name, seconds, total, "read_ranges_async, files gathered")
+    note = "read_ranges_async per file, files gathered"
+    if scenario.kind == "cog":
+        note += "; header read, then the tiles"
+    return timed_ranges(NAME, scenario, note, lambda: read_files(scenario, fetch))

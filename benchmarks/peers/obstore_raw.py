@@ -2,9 +2,10 @@
 
 Small objects: one ``get_async`` per object, streamed to its file, 64 in flight. Large objects
 (> one part): 8 MiB ``get_range_async`` parts written at their offsets, 64 in flight over all
-objects. Ranges: ``get_ranges_async`` per file, files gathered. The store matches the origin's
-provider (:func:`benchmarks.peers._provider.obstore_store`); ``scenario.concurrency`` replaces
-the 64 in the concurrency sweep. Item collections: the assets as plain objects, as above.
+objects. Ranges: ``get_ranges_async`` per file, files gathered (``cog``: the header first).
+The store matches the origin's provider (:func:`benchmarks.peers._provider.obstore_store`);
+``scenario.concurrency`` replaces the 64 in the concurrency sweep. Item collections: the assets
+as plain objects, as above.
 Mirror: :mod:`benchmarks.peers.obstore_mirror`.
 """
 
@@ -12,24 +13,22 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from pathlib import Path
 
-from benchmarks.model import Measurement, Origin, Scenario
+from benchmarks.model import RANGE_KINDS, Measurement, Origin, Scenario
 from benchmarks.peers import obstore_mirror
 from benchmarks.peers._common import (
     CONCURRENCY,
     PART_SIZE,
-    check_ranges,
-    group_ranges,
     local_path,
+    read_files,
     timed_download,
-    ungroup,
+    timed_ranges,
 )
 from benchmarks.peers._provider import ALL, obstore_store
 
 NAME = "obstore"
-KINDS = frozenset({"download", "ranges", "items", "mirror"})
+KINDS = frozenset({"download", "ranges", "cog", "items", "mirror"})
 NEEDS_S3 = False
 IMPORTS: tuple[str, ...] = ("obstore", "obstore.store")
 PROVIDERS = ALL
@@ -48,23 +47,15 @@ def run(scenario: Scenario, origin: Origin) -> Measurement:
         return obstore_mirror.run_mirror(NAME, scenario, origin)
     store = obstore_store(origin)
     in_flight = scenario.concurrency or CONCURRENCY
-    if scenario.kind == "ranges":
-        by_key = group_ranges(scenario)
+    if scenario.kind in RANGE_KINDS:
 
-        async def read_all() -> dict[str, list[int]]:
-            results = await asyncio.gather(
-                *(
-                    obstore.get_ranges_async(store, key, starts=s, ends=e)
-                    for key, (s, e) in by_key.items()
-                )
-            )
-            return {k: [len(c) for c in chunks] for k, chunks in zip(by_key, results, strict=True)}
+        async def fetch(key: str, starts: list[int], ends: list[int]) -> list[obstore.Bytes]:
+            return await obstore.get_ranges_async(store, key, starts=starts, ends=ends)
 
-        started = time.perf_counter()
-        lengths = asyncio.run(read_all())
-        seconds = time.perf_counter() - started
-        total = check_ranges(scenario, ungroup(scenario, lengths))
-        return Measurement(NAME, scenario.name, seconds, total, "get_ranges_async, files gathered")
+        note = "get_ranges_async per file, files gathered"
+        if scenario.kind == "cog":
+            note += "; header read, then the tiles"
+        return timed_ranges(NAME, scenario, note, lambda: read_files(scenario, fetch))
 
     async def download(root: Path) -> None:
         limit = asyncio.Semaphore(in_flight)
