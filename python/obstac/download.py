@@ -77,11 +77,12 @@ from obstac.transfer import (
     TransferJob,
     TransferOptions,
     TransferResult,
-    transfer_async,
 )
 from obstac.transfer._checksums import file_digests, parse_checksum
+from obstac.transfer._engine import _transfer_sharing_listings_async
 from obstac.transfer._local import PARTIAL_SUFFIX, load_manifest, load_state, partial_paths
 from obstac.transfer._portal import run_sync
+from obstac.transfer._store_listing import FolderListings
 
 if TYPE_CHECKING:
     from obstore import ObjectMeta
@@ -528,6 +529,9 @@ class _Download:
     keep_signed_hrefs: bool
     _folders: set[str] = field(default_factory=set)
     _fail_events: dict[str, TransferEvent] = field(default_factory=dict)
+    # A store destination's folders, listed once for every item (their parent folder, then
+    # each item's own folder when the parent holds too many objects): no HEAD per absent object.
+    _listings: FolderListings = field(default_factory=lambda: FolderListings(parents=True))
 
     @classmethod
     def create(cls, dest: str | os.PathLike[str], options: DownloadOptions) -> _Download:
@@ -723,8 +727,9 @@ class _Download:
         if jobs:
             await self.destination.prepare(folder)
             try:
-                results = await transfer_async(
+                results = await _transfer_sharing_listings_async(
                     [job for _, job in jobs.values()],
+                    listings=self._listings,
                     options=self.options,
                     scheduler=self.scheduler,
                     events=self._sink,

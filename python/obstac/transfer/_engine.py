@@ -4,7 +4,8 @@ How one job runs (docs/transfer.md has the why and the measurements):
 
 1. **Skip?** Unless ``overwrite``, an existing target is skipped only when proven identical:
    its size and ``file:checksum`` match (no request at all), or the manifest / object metadata
-   recorded the source ETag and one HEAD shows it unchanged.
+   recorded the source ETag and one HEAD shows it unchanged. Store targets: a folder the call
+   writes several objects into is listed once; only objects listed there are HEADed.
 2. **Resume?** A partial local file whose state records an ETag continues: only the missing
    byte ranges are requested, each with ``If-Match``; a changed object restarts from zero.
 3. **First request**: ``GET`` of ``[0, single_get_threshold)`` (or the whole object when
@@ -24,7 +25,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +45,8 @@ from obstac.transfer._job import Job, Status
 from obstac.transfer._local import LocalTarget, ManifestEntry
 from obstac.transfer._portal import run_sync
 from obstac.transfer._scheduler import Scheduler
-from obstac.transfer._store_dest import StoreTarget
+from obstac.transfer._store_dest import StoreTarget, supports_attributes
+from obstac.transfer._store_listing import FolderListings
 
 if TYPE_CHECKING:
     from obstac.errors import ObstacError
@@ -279,6 +289,19 @@ async def transfer_async(
     return await run.run(jobs)
 
 
+async def _transfer_sharing_listings_async(
+    jobs: Sequence[TransferJob],
+    *,
+    listings: FolderListings,
+    options: TransferOptions,
+    scheduler: Scheduler,
+    events: EventSink | None,
+) -> list[TransferResult]:
+    """:func:`transfer_async` with destination listings shared with other calls (one per
+    item of a ``download_items`` into a store share the listing of their parent folder)."""
+    return await Run(options, scheduler, _Emitter(events), listings).run(jobs)
+
+
 def transfer(
     jobs: Iterable[TransferJob] | AsyncIterable[TransferJob],
     *,
@@ -301,7 +324,13 @@ def transfer(
 class Run:
     """One call of :func:`transfer_async`: its jobs, threads, manifests and failure policy."""
 
-    def __init__(self, options: TransferOptions, scheduler: Scheduler, emit: _Emitter) -> None:
+    def __init__(
+        self,
+        options: TransferOptions,
+        scheduler: Scheduler,
+        emit: _Emitter,
+        listings: FolderListings | None = None,
+    ) -> None:
         self.options = options
         self.scheduler = scheduler
         self.emit = emit
@@ -319,8 +348,21 @@ class Run:
         self.unrecorded: dict[Path, list[ManifestEntry]] = {}
         self.unrecorded_count = 0
         self.flush_timer: asyncio.TimerHandle | None = None
+        self.store_folders = listings if listings is not None else FolderListings()
 
     async def run(
+        self, jobs: Iterable[TransferJob] | AsyncIterable[TransferJob]
+    ) -> list[TransferResult]:
+        if not isinstance(jobs, Sequence):  # streamed: their folders are not known up front
+            return await self.run_jobs(jobs)
+        expected = list(_provable_store_targets(jobs))
+        self.store_folders.expect(expected)
+        try:
+            return await self.run_jobs(jobs)
+        finally:
+            self.store_folders.forget(expected)
+
+    async def run_jobs(
         self, jobs: Iterable[TransferJob] | AsyncIterable[TransferJob]
     ) -> list[TransferResult]:
         results: dict[int, TransferResult] = {}
@@ -460,6 +502,18 @@ def _write_manifests(batch: Mapping[Path, list[ManifestEntry]]) -> None:
     for directory, entries in batch.items():
         with contextlib.suppress(OSError):  # without a record, a later run re-proves the file
             _local.append_manifest(directory, entries)
+
+
+def _provable_store_targets(jobs: Sequence[TransferJob]) -> Iterator[StoreTarget]:
+    """The store targets a job may skip (a store that keeps obstac's record, no overwrite)."""
+    for job in jobs:
+        target = job.target
+        if (
+            isinstance(target, StoreTarget)
+            and not job.overwrite
+            and supports_attributes(target.store)
+        ):
+            yield target
 
 
 async def _iterate(

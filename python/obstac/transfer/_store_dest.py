@@ -8,7 +8,8 @@ appears under its name only when complete, and an aborted upload leaves nothing 
 
 obstac records where the copy came from in the object's own metadata (``obstac_source_etag``,
 ``obstac_sha256``), so a later run can prove the copy current with a HEAD instead of copying
-again. Stores without user metadata (``LocalStore``) get no record and are copied again.
+again; a HEAD is sent only for an object its folder's listing shows (``_store_listing.py``).
+Stores without user metadata (``LocalStore``) get no record and are copied again, unasked.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from obstac.errors import ObstacError
 from obstac.transfer._checksums import RECORDED_ALGORITHM, Hashers, multihash
 from obstac.transfer._errors import TransferError
 from obstac.transfer._job import Job, Outcome, Segment, split_range
+from obstac.transfer._store_listing import ABSENT
 
 if TYPE_CHECKING:
     from obstore import Attributes
@@ -281,13 +283,20 @@ class StoreTransfer:
     async def prove_identical(self) -> Outcome | None:
         """A skipped outcome when the destination object records this very source."""
         job = self.job
+        if not supports_attributes(self.target.store):
+            return None  # nothing recorded there, so nothing could prove a copy
+        expected_size = job.job.expected_size
+        listed = await job.call.store_folders.presence(self.target)
+        if listed is ABSENT or (
+            isinstance(listed, int) and expected_size is not None and listed != expected_size
+        ):
+            return None  # not there, or not this size: copy without a HEAD
         try:
             record = await read_record(self.target)
         except (obstore.exceptions.BaseError, OSError):
             return None
         if record is None:
             return None
-        expected_size = job.job.expected_size
         if expected_size is not None and record.size != expected_size:
             return None
         expected = job.expected
