@@ -13,6 +13,7 @@ import hashlib
 import uuid
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import obstore
 import pytest
@@ -176,6 +177,39 @@ def test_a_folder_larger_than_one_listing_page_falls_back_to_heads(
     # absent, and the listing stops after one page.
     assert set(_statuses(again).values()) == {"skipped"}
     assert s3_dest.kinds() == {"LIST": 1, "HEAD": 2}
+
+
+def test_a_destination_that_may_not_be_listed_is_headed_as_before(
+    azure_dest: Dest, azurite_server: AzuriteServer, http_origin: RangeHTTPServer
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    body = f"payload {run}".encode() * 100
+    http_origin.put(f"src-{run}/payload", body)
+    # Read, create and write, but not list: the listing is refused (403), HEADs answer.
+    sas = azurite_server.container_sas(
+        BUCKET, expiry=datetime.now(UTC) + timedelta(hours=1), permission="rcw"
+    )
+    store = AzureStore(
+        container_name=BUCKET,
+        account_name=ACCOUNT_NAME,
+        sas_key=sas,
+        endpoint=f"{azure_dest.proxy.url}/{ACCOUNT_NAME}",
+        client_options={"allow_http": True},
+    )
+    dest = Dest("azure", store, azure_dest.proxy)
+    sources = {f"nolist-{run}/{n}.bin": f"src-{run}/payload" for n in range(2)}
+    sizes = dict.fromkeys(sources, len(body))
+
+    dest.clear()
+    first = transfer(_jobs(http_origin, dest, sources, sizes))
+    assert set(_statuses(first).values()) == {"downloaded"}, [r.error for r in first]
+    assert dest.kinds() == {"LIST": 1, "HEAD": 2, "PUT": 2}
+
+    dest.clear()
+    assert set(_statuses(transfer(_jobs(http_origin, dest, sources, sizes))).values()) == {
+        "skipped"
+    }
+    assert dest.kinds() == {"LIST": 1, "HEAD": 2}
 
 
 def test_download_items_lists_the_collection_folder_once_for_every_item(

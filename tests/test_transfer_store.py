@@ -14,7 +14,8 @@ from obstore.store import AzureStore, LocalStore, S3Store
 
 import obstac
 from obstac import StoreCache
-from obstac.testing import AzuriteServer, CountingProxy, MotoServer
+from obstac.recipes import http
+from obstac.testing import AzuriteServer, ChaosOrigin, CountingProxy, Fault, MotoServer
 from obstac.testing.azurite import ACCOUNT_KEY, ACCOUNT_NAME
 from obstac.testing.moto import ACCESS_KEY_ID, SECRET_ACCESS_KEY
 from obstac.transfer import (
@@ -25,7 +26,7 @@ from obstac.transfer import (
     TransferResult,
     transfer,
 )
-from tests.conftest import Backend
+from tests.conftest import FAST_RETRY, Backend
 
 MIB = 1024 * 1024
 DEST_BUCKET = "obstac-mirror"
@@ -167,3 +168,23 @@ def test_copy_into_a_local_store(
     assert results[0].status == "downloaded", results[0].error
     assert results[0].requests == 2  # file:size known: no HEAD, two ranged GETs
     assert (tmp_path / "copy" / key).read_bytes() == data
+
+
+def test_a_small_copy_cut_mid_body_resumes_and_puts_the_whole_object(dest: S3Store) -> None:
+    key = f"cut-{uuid.uuid4().hex[:8]}.bin"
+    data = random.Random(4).randbytes(300_000)
+    with ChaosOrigin() as origin:
+        origin.put(f"src/{key}", data)
+        origin.script(f"src/{key}", Fault.SHORT_BODY, Fault.SHORT_BODY)  # obstore's own retry too
+        job = TransferJob(
+            id=key,
+            source=obstac.open_asset(
+                f"{origin.url}/src/{key}", recipe=http(retry_config=FAST_RETRY)
+            ),
+            target=StoreTarget(dest, f"cut/{key}", f"s3://{DEST_BUCKET}/cut/{key}"),
+            expected_size=len(data),
+            expected_checksum=_sha(data),
+        )
+        [result] = transfer([job], options=OPTIONS)
+    assert (result.status, result.retries, result.verified) == ("downloaded", 1, True)
+    assert bytes(obstore.get(dest, f"cut/{key}").bytes()) == data

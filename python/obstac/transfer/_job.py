@@ -394,12 +394,14 @@ class Job:
         *,
         first: First | None = None,
         plain: bool = False,
+        chunk_size: int | None = None,
     ) -> memoryview | None:
         """Fetch ``segment`` through ``write``, retrying from where it stopped.
 
         ``first`` runs after the headers of the job's first response (size and ETag known);
         when it returns True the body is returned whole instead of streamed (small objects).
-        ``plain`` asks for the whole object without a Range header.
+        ``plain`` asks for the whole object without a Range header. ``chunk_size`` overrides
+        :attr:`TransferOptions.chunk_size` (bytes obstore gathers before each ``write``).
         """
         attempt = 0
         whole = False
@@ -413,7 +415,7 @@ class Job:
                         whole = await first(segment)
                     if whole:
                         return await self._read_whole(result, segment)
-                    await self._stream(result, segment, write, settle)
+                    await self._stream(result, segment, write, settle, chunk_size)
                     return None
             except (ObjectChangedError, ObstacError):
                 raise
@@ -470,11 +472,16 @@ class Job:
         return data
 
     async def _stream(
-        self, result: GetResult, segment: Segment, write: Write, settle: Settle | None
+        self,
+        result: GetResult,
+        segment: Segment,
+        write: Write,
+        settle: Settle | None,
+        chunk_size: int | None = None,
     ) -> None:
         cursor = segment.position
         try:
-            async for chunk in result.stream(min_chunk_size=self.options.chunk_size):
+            async for chunk in result.stream(min_chunk_size=chunk_size or self.options.chunk_size):
                 size = len(chunk)
                 if not size:
                     continue

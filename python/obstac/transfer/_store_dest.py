@@ -159,8 +159,13 @@ class StoreTransfer:
         job = self.job
         self.held = await self.budget.acquire(size)
         segment = Segment(0, size)
-        await job.fetch(segment, self.keep, plain=True)
-        data = b"".join(segment.chunks)
+        # The whole object as one chunk, gathered by obstore off the event loop: no second
+        # copy of every byte by a Python join on the loop (0.12-0.17 s per 184 MiB measured).
+        # obstore continues a cut body itself; if it gives up, the engine's retry starts this
+        # object (at most single_get_threshold bytes) over.
+        await job.fetch(segment, self.keep, plain=True, chunk_size=max(size, 1))
+        chunks = segment.chunks
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         segment.chunks.clear()
         hashers = Hashers(job.algorithms())
         if hashers.algorithms:
