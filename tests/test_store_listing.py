@@ -14,6 +14,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import obstore
 import pytest
@@ -29,6 +30,9 @@ from obstac.transfer import StoreTarget, TransferJob, TransferResult, transfer
 from obstac.transfer._store_listing import LISTING_LIMIT
 from tests.conftest import FAST_RETRY
 from tests.test_download_items import _item
+
+if TYPE_CHECKING:
+    from obstore.store import AzureConfig
 
 BUCKET = "obstac-listing"
 
@@ -70,14 +74,17 @@ def s3_dest(moto_server: MotoServer, moto_proxy: CountingProxy) -> Dest:
 @pytest.fixture(scope="module")
 def azure_dest(azurite_server: AzuriteServer, azurite_proxy: CountingProxy) -> Dest:
     azurite_server.create_container(BUCKET)
-    store = AzureStore(
-        container_name=BUCKET,
-        account_name=ACCOUNT_NAME,
-        account_key=ACCOUNT_KEY,
-        endpoint=f"{azurite_proxy.url}/{ACCOUNT_NAME}",
-        client_options={"allow_http": True},
-    )
-    return Dest("azure", store, azurite_proxy)
+    return _azure_dest(azurite_proxy, {"account_key": ACCOUNT_KEY})
+
+
+def _azure_dest(proxy: CountingProxy, credentials: AzureConfig) -> Dest:
+    config: AzureConfig = {
+        **credentials,
+        "account_name": ACCOUNT_NAME,
+        "endpoint": f"{proxy.url}/{ACCOUNT_NAME}",
+    }
+    store = AzureStore(BUCKET, config=config, client_options={"allow_http": True})
+    return Dest("azure", store, proxy)
 
 
 @pytest.fixture(params=["s3", "azure"])
@@ -189,14 +196,7 @@ def test_a_destination_that_may_not_be_listed_is_headed_as_before(
     sas = azurite_server.container_sas(
         BUCKET, expiry=datetime.now(UTC) + timedelta(hours=1), permission="rcw"
     )
-    store = AzureStore(
-        container_name=BUCKET,
-        account_name=ACCOUNT_NAME,
-        sas_key=sas,
-        endpoint=f"{azure_dest.proxy.url}/{ACCOUNT_NAME}",
-        client_options={"allow_http": True},
-    )
-    dest = Dest("azure", store, azure_dest.proxy)
+    dest = _azure_dest(azure_dest.proxy, {"sas_key": sas})
     sources = {f"nolist-{run}/{n}.bin": f"src-{run}/payload" for n in range(2)}
     sizes = dict.fromkeys(sources, len(body))
 
