@@ -12,20 +12,24 @@ import asyncio
 import hashlib
 import uuid
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import obstore
 import pytest
-from obstore.store import AzureStore, S3Store
+from obstore.store import AzureStore, GCSStore, S3Store
 
 import obstac
 from obstac import StoreCache
 from obstac.recipes import http, s3
-from obstac.testing import AzuriteServer, CountingProxy, MotoServer, RangeHTTPServer
+from obstac.testing import AzuriteServer, CountingProxy, GCSDouble, MotoServer, RangeHTTPServer
 from obstac.testing.azurite import ACCOUNT_KEY, ACCOUNT_NAME
+from obstac.testing.gcs import static_token
+from obstac.testing.http_origin import RecordedRequest
 from obstac.testing.moto import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+from obstac.testing.proxy import ProxiedRequest
 from obstac.transfer import StoreTarget, TransferJob, TransferResult, transfer
 from obstac.transfer._store_listing import LISTING_LIMIT
 from tests.conftest import FAST_RETRY
@@ -39,22 +43,24 @@ BUCKET = "obstac-listing"
 
 @dataclass
 class Dest:
-    """A destination store behind a counting proxy."""
+    """A destination store on a real server that records the requests it gets."""
 
     name: str
-    store: S3Store | AzureStore
-    proxy: CountingProxy
+    store: S3Store | AzureStore | GCSStore
+    requests: Callable[[], Sequence[ProxiedRequest | RecordedRequest]]
+    clear: Callable[[], None]
 
     def kinds(self) -> Counter[str]:
         """The requests the destination saw since the last ``clear``, by kind."""
         seen: Counter[str] = Counter()
-        for request in self.proxy.requests:
+        for request in self.requests():
             listing = "list-type=" in request.target or "comp=list" in request.target
             seen["LIST" if request.method == "GET" and listing else request.method] += 1
         return seen
 
-    def clear(self) -> None:
-        self.proxy.clear()
+    @classmethod
+    def behind(cls, name: str, store: S3Store | AzureStore, proxy: CountingProxy) -> Dest:
+        return cls(name, store, lambda: proxy.requests, proxy.clear)
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +74,7 @@ def s3_dest(moto_server: MotoServer, moto_proxy: CountingProxy) -> Dest:
         region="us-east-1",
         client_options={"allow_http": True},
     )
-    return Dest("s3", store, moto_proxy)
+    return Dest.behind("s3", store, moto_proxy)
 
 
 @pytest.fixture(scope="module")
@@ -84,10 +90,21 @@ def _azure_dest(proxy: CountingProxy, credentials: AzureConfig) -> Dest:
         "endpoint": f"{proxy.url}/{ACCOUNT_NAME}",
     }
     store = AzureStore(BUCKET, config=config, client_options={"allow_http": True})
-    return Dest("azure", store, proxy)
+    return Dest.behind("azure", store, proxy)
 
 
-@pytest.fixture(params=["s3", "azure"])
+@pytest.fixture(scope="module")
+def gcs_dest(gcs_double: GCSDouble) -> Dest:
+    store = GCSStore(
+        BUCKET,
+        base_url=gcs_double.url,
+        credential_provider=static_token,
+        client_options={"allow_http": True},
+    )
+    return Dest("gcs", store, lambda: gcs_double.requests, gcs_double.clear_requests)
+
+
+@pytest.fixture(params=["s3", "azure", "gcs"])
 def dest(request: pytest.FixtureRequest) -> Dest:
     fixture: Dest = request.getfixturevalue(f"{request.param}_dest")
     return fixture
@@ -187,7 +204,10 @@ def test_a_folder_larger_than_one_listing_page_falls_back_to_heads(
 
 
 def test_a_destination_that_may_not_be_listed_is_headed_as_before(
-    azure_dest: Dest, azurite_server: AzuriteServer, http_origin: RangeHTTPServer
+    azure_dest: Dest,
+    azurite_server: AzuriteServer,
+    azurite_proxy: CountingProxy,
+    http_origin: RangeHTTPServer,
 ) -> None:
     run = uuid.uuid4().hex[:8]
     body = f"payload {run}".encode() * 100
@@ -196,7 +216,7 @@ def test_a_destination_that_may_not_be_listed_is_headed_as_before(
     sas = azurite_server.container_sas(
         BUCKET, expiry=datetime.now(UTC) + timedelta(hours=1), permission="rcw"
     )
-    dest = _azure_dest(azure_dest.proxy, {"sas_key": sas})
+    dest = _azure_dest(azurite_proxy, {"sas_key": sas})
     sources = {f"nolist-{run}/{n}.bin": f"src-{run}/payload" for n in range(2)}
     sizes = dict.fromkeys(sources, len(body))
 
@@ -238,7 +258,7 @@ def test_download_items_lists_the_collection_folder_once_for_every_item(
     )
 
     def kinds() -> Counter[str]:
-        return Dest("s3", S3Store(bucket), moto_proxy).kinds()
+        return Dest.behind("s3", S3Store(bucket), moto_proxy).kinds()
 
     def mirror() -> obstac.DownloadedItemCollection:
         return obstac.download_items(

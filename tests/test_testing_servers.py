@@ -39,6 +39,7 @@ from obstac.testing import (
     free_port,
     wait_for_port,
 )
+from obstac.testing.gcs import static_token
 
 if TYPE_CHECKING:
     from obstore.store import AzureConfig, RetryConfig
@@ -330,6 +331,31 @@ def test_gcs_double_missing_object_is_file_not_found(gcs_double: GCSDouble) -> N
     gcs_double.delete(GCS_BUCKET, "gone.tif")
     with pytest.raises(FileNotFoundError):
         obstore.head(store, "gone.tif")
+
+
+def test_gcs_double_takes_puts_with_metadata_and_lists_by_pages(gcs_double: GCSDouble) -> None:
+    store = GCSStore(
+        "writes",
+        base_url=gcs_double.url,
+        credential_provider=static_token,
+        client_options={"allow_http": True},
+        retry_config=NO_RETRIES,
+    )
+    obstore.put(store, "f/a b.bin", b"hello", attributes={"obstac_sha256": "1220ab"})
+    head = obstore.get(store, "f/a b.bin", options={"head": True})
+    assert (head.attributes["obstac_sha256"], head.meta["size"]) == ("1220ab", 5)
+    gcs_double.put("writes", "f/sub/c.bin", b"x")
+    listed = obstore.list_with_delimiter(store, "f")
+    assert listed["common_prefixes"] == ["f/sub"]
+    assert [meta["path"] for meta in listed["objects"]] == ["f/a b.bin"]
+    for number in range(1001):
+        gcs_double.put("writes", f"g/{number:04d}", b"")
+    gcs_double.clear_requests()
+    assert sum(len(chunk) for chunk in obstore.list(store, "g", chunk_size=500)) == 1001
+    assert [r.target for r in gcs_double.requests] == [
+        "/writes?list-type=2&prefix=g%2F",
+        "/writes?list-type=2&prefix=g%2F&continuation-token=g%2F0999",
+    ]
 
 
 # -- CountingProxy in front of moto ---------------------------------------------------------

@@ -4,7 +4,8 @@ Everything here runs on 127.0.0.1 and needs no account and no network:
 
 - `MotoServer`: moto's S3 server in a subprocess.
 - `AzuriteServer`: Azurite's Azure Blob service in a subprocess.
-- `GCSDouble`: an in-process double of the Google Cloud Storage XML API (reads).
+- `GCSDouble`: an in-process double of the Google Cloud Storage XML API (reads; single-request
+  writes with user metadata, and listings).
 - `RangeHTTPServer`: an in-process HTTP/1.1 origin with byte ranges and ETags; subclass it and
   override `RangeHTTPServer.handle` for origins that misbehave on purpose.
 - `ChaosOrigin`: an HTTP and S3-compatible origin that injects faults (errors, resets, stalls,
