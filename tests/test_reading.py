@@ -10,7 +10,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import rasterio
-from rasterio.io import MemoryFile
 from rasterio.windows import Window
 
 import obstac
@@ -21,6 +20,7 @@ from obstac.hrefs import Location
 from obstac.recipes import Route, http
 from obstac.recipes._base import html_login_check
 from obstac.testing import RangeHTTPServer
+from tests._rasters import tiled_geotiff
 from tests.conftest import FAST_RETRY, Backend
 
 MIB = 1024 * 1024
@@ -93,22 +93,7 @@ def test_file_seek_and_read(backend: Backend, store_cache: StoreCache) -> None:
 
 def _geotiff() -> tuple[bytes, np.ndarray]:
     array = np.arange(512 * 512, dtype="uint16").reshape(1, 512, 512)
-    profile = {
-        "driver": "GTiff",
-        "width": 512,
-        "height": 512,
-        "count": 1,
-        "dtype": "uint16",
-        "tiled": True,
-        "blockxsize": 256,
-        "blockysize": 256,
-        "crs": "EPSG:32633",
-        "transform": rasterio.transform.from_origin(500_000, 4_000_000, 10, 10),
-    }
-    with MemoryFile() as memory:
-        with memory.open(**profile) as dataset:
-            dataset.write(array)
-        return bytes(memory.read()), array
+    return tiled_geotiff(array), array
 
 
 def test_rasterio_opens_the_file(backend: Backend, store_cache: StoreCache) -> None:

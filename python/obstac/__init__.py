@@ -4,11 +4,12 @@
     reader = obstac.open_asset(item.assets["B04"])
     header = reader.read_range(0, 16384)
 
-See :func:`open_asset`, :mod:`obstac.recipes` and :mod:`obstac.errors`.
+See :func:`open_asset`, :class:`RasterioOpener`, :mod:`obstac.recipes` and :mod:`obstac.errors`.
 """
 
 from obstac import recipes, transfer
 from obstac._assets import AssetInfo, AssetLike
+from obstac._rasterio import RasterioFile, RasterioOpener
 from obstac.download import (
     DownloadedItem,
     DownloadedItemCollection,
@@ -51,6 +52,8 @@ __all__ = [
     "Location",
     "ObstacError",
     "PlannedAsset",
+    "RasterioFile",
+    "RasterioOpener",
     "RecipeError",
     "RemoteError",
     "StoreCache",

@@ -8,15 +8,15 @@ obstore as they are: ``read_ranges`` lets obstore coalesce nearby ranges into fe
 from __future__ import annotations
 
 import asyncio
-import io
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import obstore
 
 from obstac._assets import AssetInfo, AssetLike, asset_info
+from obstac._file import DEFAULT_FILE_BUFFER, AssetFile
 from obstac._redact import redact_url
 from obstac.errors import (
     InvalidRangeError,
@@ -29,18 +29,13 @@ from obstac.recipes._select import route_asset
 from obstac.stores import StoreCache, default_store_cache
 
 if TYPE_CHECKING:
-    from obstore import Bytes, ReadableFile
+    from obstore import Bytes
     from obstore.store import ObjectStore
 
     from obstac.hrefs import Location
     from obstac.recipes import Recipe, Route
 
 __all__ = ["AssetFile", "AssetReader", "open_asset"]
-
-DEFAULT_FILE_BUFFER = 1024 * 1024
-"""Read-ahead of :meth:`AssetReader.open` files: 1 MiB, obstore's own default. Big enough that
-a GeoTIFF header and its first tiles come in one request, small enough that a random window read
-does not drag in much it does not need."""
 
 
 def open_asset(
@@ -286,14 +281,14 @@ class AssetReader:
         return self._checked_chunks(starts, chunks)
 
     def open(self, *, buffer_size: int = DEFAULT_FILE_BUFFER) -> AssetFile:
-        """A seekable, read-only binary file over the object (``rasterio.open(f)`` accepts it).
+        """A seekable, read-only binary file over the object (see :class:`AssetFile`).
 
         Reads are served from a read-ahead buffer of ``buffer_size`` bytes, refilled with one
-        ranged GET when a read falls outside it. Opening costs one HEAD request.
+        ranged GET when a read falls outside it; seeking costs nothing. Opening costs one HEAD
+        request unless :attr:`size` is known. For rasterio, prefer :class:`RasterioOpener`:
+        ``rasterio.open(f)`` on a file object reads the whole object into memory.
         """
-        with self._errors():
-            handle = obstore.open_reader(self._store, self.path, buffer_size=buffer_size)
-        return AssetFile(handle, name=self._location.safe_href, errors=self._errors)
+        return AssetFile(self, buffer_size=buffer_size)
 
     def check_body(self, prefix: bytes) -> None:
         """Run the recipe's check of an object's first bytes, if its route has one.
@@ -416,71 +411,3 @@ def _check_ranges(starts: Sequence[int], ends: Sequence[int], location: Location
         )
     for start, end in zip(starts, ends, strict=True):
         _check_range(start, end, location)
-
-
-class AssetFile(io.RawIOBase):
-    """A read-only, seekable binary file over one object (wraps obstore's ``ReadableFile``)."""
-
-    def __init__(
-        self,
-        handle: ReadableFile,
-        *,
-        name: str,
-        errors: Callable[[], AbstractContextManager[None]],
-    ) -> None:
-        super().__init__()
-        self._handle = handle
-        self.name = name
-        self._errors = errors
-
-    @property
-    def size(self) -> int:
-        """The object's size in bytes."""
-        return self._handle.size
-
-    def readable(self) -> bool:
-        """Always ``True``."""
-        return True
-
-    def seekable(self) -> bool:
-        """Always ``True``."""
-        return True
-
-    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
-        """Fill ``buffer`` from the current position; 0 at the end of the object."""
-        data = self.read(len(buffer))
-        view = memoryview(buffer).cast("B")
-        view[: len(data)] = data
-        return len(data)
-
-    def read(self, size: int | None = -1) -> bytes:
-        """Up to ``size`` bytes from the current position (all the rest when negative)."""
-        self._check_open()
-        with self._errors():
-            if size is None or size < 0:
-                return bytes(self._handle.readall())
-            return bytes(self._handle.read(size))
-
-    def readall(self) -> bytes:
-        """Everything from the current position to the end."""
-        return self.read(-1)
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        """Move to ``offset`` relative to ``whence``; return the new absolute position."""
-        self._check_open()
-        return self._handle.seek(offset, whence)
-
-    def tell(self) -> int:
-        """The current position."""
-        self._check_open()
-        return self._handle.tell()
-
-    def close(self) -> None:
-        """Release the reader."""
-        if not self.closed:
-            self._handle.close()
-        super().close()
-
-    def _check_open(self) -> None:
-        if self.closed:
-            raise ValueError(f"I/O operation on closed file {self.name!r}")
