@@ -16,7 +16,7 @@ from rasterio.windows import Window
 
 import obstac
 from obstac import StoreCache
-from obstac.testing import RangeHTTPServer
+from obstac.testing import RangeHTTPServer, RecordedRequest, Response
 from tests._rasters import tiled_geotiff
 from tests.conftest import Backend
 
@@ -136,6 +136,25 @@ def test_missing_href_is_a_rasterio_io_error_without_secrets(
     assert secret not in repr(opener)
     with pytest.raises(RasterioIOError):
         rasterio.open(href, opener=opener)
+
+
+class _RefusingOrigin(RangeHTTPServer):
+    def handle(self, request: RecordedRequest) -> Response | None:
+        del request
+        return Response(403, body=b"denied")
+
+
+def test_a_refused_read_shows_obstacs_message_through_rasterio(store_cache: StoreCache) -> None:
+    secret = "s3cr3t-sig"
+    with _RefusingOrigin() as origin:
+        href = f"{origin.url}/cog-refused/scene.tif?sig={secret}"
+        with pytest.raises(RasterioIOError) as caught:
+            rasterio.open(href, opener=obstac.RasterioOpener(cache=store_cache))
+    message = str(caught.value)
+    assert "CredentialsError" in message
+    assert "recipe 'http'" in message
+    assert "headers=" in message
+    assert secret not in message
 
 
 def test_filepath_reads_through_the_file(
