@@ -46,7 +46,8 @@ def run(scenario: Scenario, origin: Origin) -> Measurement:
                     headers = {"Range": f"bytes={start}-{end - 1}"}
                     async with limit, client.get(origin.href(key), headers=headers) as response:
                         response.raise_for_status()
-                        return await response.read()
+                        body: bytes = await response.read()  # Any when aiohttp is absent
+                        return body
 
                 async def fetch(key: str, starts: list[int], ends: list[int]) -> list[bytes]:
                     spans = zip(starts, ends, strict=True)
