@@ -35,7 +35,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--peer",
         action="append",
         choices=list(PEERS),
-        help="only this peer (repeatable; obstac-rasterio runs only when named)",
+        help="only this peer (repeatable)",
     )
     parser.add_argument(
         "--profile", action="append", choices=sorted(PROFILES), help="link profile (default wan)"

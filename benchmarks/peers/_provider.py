@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from obstore.store import AzureStore, ClientConfig, GCSStore, HTTPStore, S3Store
 
     from obstac import AssetReader
+    from obstac.recipes import Recipe
 
 ALL = frozenset({"http", "s3", "azure", "gcs"})
 """``PROVIDERS`` of a peer that speaks every origin (obstac, raw obstore)."""
@@ -41,14 +42,13 @@ def s3_env(origin: Origin, prefix: str) -> dict[str, str]:
     return {f"{prefix}ACCESS_KEY_ID": keys[0], f"{prefix}SECRET_ACCESS_KEY": keys[1]}
 
 
-def obstac_opener(origin: Origin) -> Callable[[str], AssetReader]:
-    """``key -> obstac.open_asset(href, recipe=...)``, one recipe (so one store) for all keys."""
-    import obstac
+def obstac_recipe(origin: Origin) -> tuple[Recipe, Callable[[str], str]]:
+    """The recipe obstac peers read ``origin`` with, and ``key -> href`` for its objects."""
     from obstac import recipes
 
     bucket = origin.bucket
     if origin.provider == "s3":
-        recipe: recipes.Recipe = recipes.s3(
+        recipe: Recipe = recipes.s3(
             endpoint=origin.url,
             region=DEFAULT_REGION,
             access_key_id=ACCESS_KEY_ID,
@@ -66,9 +66,16 @@ def obstac_opener(origin: Origin) -> Callable[[str], AssetReader]:
         recipe = recipes.gcs(endpoint=origin.url, anonymous=True)
         scheme = "gs"
     else:
-        http = recipes.http()
-        return lambda key: obstac.open_asset(origin.href(key), recipe=http)
-    return lambda key: obstac.open_asset(f"{scheme}://{bucket}/{key}", recipe=recipe)
+        return recipes.http(), origin.href
+    return recipe, lambda key: f"{scheme}://{bucket}/{key}"
+
+
+def obstac_opener(origin: Origin) -> Callable[[str], AssetReader]:
+    """``key -> obstac.open_asset(href, recipe=...)``, one recipe (so one store) for all keys."""
+    import obstac
+
+    recipe, href_of = obstac_recipe(origin)
+    return lambda key: obstac.open_asset(href_of(key), recipe=recipe)
 
 
 def obstore_store(origin: Origin) -> S3Store | AzureStore | GCSStore | HTTPStore:

@@ -1,13 +1,12 @@
-"""obstac's seekable file handed to rasterio: the same windowed reads as the ``rasterio`` peer,
-with GDAL reading through obstac instead of ``/vsicurl/`` (``cog`` scenario only).
+"""GDAL reading through obstac: the same windowed reads as the ``rasterio`` peer, with
+``rasterio.open(href, opener=obstac.RasterioOpener(...))`` instead of ``/vsicurl/`` (``cog``
+scenario only).
 
-``rasterio.open(key, opener=...)`` with an opener returning ``open_asset(href).open()``:
-rasterio 1.4 registers the opener as a GDAL virtual file system and GDAL reads the file lazily,
-seek by seek, through obstac. Measured: one ranged GET of the 1 MiB read-ahead buffer per GDAL
-read, because a seek (GDAL seeks before every read) drops the buffer; ~10,700 GETs on quick
-``cog``, so the peer is opt-in (:data:`benchmarks.peers.OPT_IN`). Not ``rasterio.open(f)``:
-rasterio 1.4 reads a file object whole into a ``MemoryFile`` first (``rasterio.open``'s
-source), which for a COG means every byte of every overview, per dataset.
+rasterio 1.4 registers the opener as a GDAL virtual file system: GDAL reads each file's header
+through an obstac file with its own read-ahead buffer (seeks are free) and sends the tiles of a
+window as one multi-range read, which obstac passes to ``AssetReader.read_ranges`` (obstore
+merges nearby ranges). Not ``rasterio.open(f)``: rasterio 1.4 reads a file object whole into a
+``MemoryFile`` first, which for a COG means every byte of every overview, per dataset.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from importlib.util import find_spec
 from typing import Any
 
 from benchmarks.model import Measurement, Origin, Scenario
-from benchmarks.peers._provider import obstac_opener
+from benchmarks.peers._provider import obstac_recipe
 from benchmarks.peers._windows import timed_windows
 from benchmarks.peers.rasterio_vsicurl import GDAL_CONFIG
 
@@ -35,19 +34,17 @@ def missing() -> str | None:
 
 
 def run(scenario: Scenario, origin: Origin) -> Measurement:
-    """Read the scenario's windows through obstac files (see the module)."""
+    """Read the scenario's windows through obstac's rasterio opener (see the module)."""
     import rasterio
 
+    import obstac
+
     os.environ.update(GDAL_CONFIG)  # the same GDAL options as the rasterio peer
-    open_asset = obstac_opener(origin)
+    recipe, href_of = obstac_recipe(origin)
+    opener = obstac.RasterioOpener(recipe=recipe)
 
     def open_dataset(key: str) -> Any:
-        def opener(path: str, mode: str = "rb") -> Any:
-            if path != key:  # rasterio probes the opener with a made-up path first
-                raise FileNotFoundError(path)
-            return open_asset(key).open()
+        return rasterio.open(href_of(key), opener=opener)
 
-        return rasterio.open(key, opener=opener)
-
-    note = "rasterio.open(key, opener=open_asset(href).open)"
+    note = "rasterio.open(href, opener=obstac.RasterioOpener(recipe=...))"
     return timed_windows(NAME, scenario, note, open_dataset)
