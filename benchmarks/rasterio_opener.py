@@ -2,9 +2,10 @@
 
     python -m benchmarks.rasterio_opener        # ~1 min on 2 cores; prints a Markdown table
 
-The COG is like the ``cog`` scenario's: 4096 x 4096 ``uint16``, 512 px tiles, DEFLATE with the
-horizontal predictor, overviews (GDAL's ``COG`` driver), a smooth field plus noise (~17 MiB).
-It is served by :class:`obstac.testing.RangeHTTPServer` (which counts the requests) behind
+The COG is the first file of the quick ``cog`` scenario (4096 x 4096 ``uint16``, 512 px
+tiles, DEFLATE, overviews: 16.8 MiB), the windows are the first 1 and 20 the scenario places on
+it (256 px, random offsets), each checked against the scenario's ``crc32``. It is served by
+:class:`obstac.testing.RangeHTTPServer` (which counts the requests) behind
 ``LatencyProxy.profile("wan")`` (40 ms RTT, 25 MiB/s per connection; wire bytes are the
 proxy's ``bytes_down``). Each way and window count runs in its own Python process on its own
 copy of the file, so no connection, GDAL cache or HEAD answer carries over; the time covers
@@ -18,15 +19,16 @@ copy of the file, so no connection, GDAL cache or HEAD answer carries over; the 
 from __future__ import annotations
 
 import json
-import random
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
+from typing import Any
 
-SIDE = 4096
-TILE = 512
-WINDOW = 256
+from benchmarks.cog import cog_scenario, file_path
+from benchmarks.model import WindowSpec
+
 WAYS = ("vsicurl", "opener", "opener-1m", "file")
 REPEATS = 3
 """Runs of each way and count; the table shows the median time (requests and bytes repeat)."""
@@ -34,77 +36,53 @@ WINDOW_COUNTS = (1, 20)
 MIB = 1024 * 1024
 
 
-def _cog_bytes() -> bytes:
-    import numpy as np
-    import rasterio
-    from rasterio.io import MemoryFile
-    from rasterio.shutil import copy
-
-    rows, cols = np.mgrid[0:SIDE, 0:SIDE].astype("float32") / SIDE
-    field = 2000 + 1500 * np.sin(6 * rows) * np.cos(4 * cols)
-    noise = np.random.default_rng(3).normal(0, 6.0, (SIDE, SIDE))
-    pixels = (field + noise).astype("uint16")[np.newaxis]
-    profile = {
-        "driver": "GTiff",
-        "width": SIDE,
-        "height": SIDE,
-        "count": 1,
-        "dtype": "uint16",
-        "crs": "EPSG:32633",
-        "transform": rasterio.transform.from_origin(500_000, 4_000_000, 10, 10),
-    }
-    with MemoryFile() as source, MemoryFile() as cog:
-        with source.open(**profile) as dataset:
-            dataset.write(pixels)
-        copy(
-            source.name,
-            cog.name,
-            driver="COG",
-            BLOCKSIZE=TILE,
-            COMPRESS="DEFLATE",
-            PREDICTOR=2,
-            OVERVIEWS="AUTO",
-        )
-        return bytes(cog.read())
-
-
-def _windows(count: int) -> list[tuple[int, int]]:
-    rng = random.Random(f"windows-{count}")  # noqa: S311 - reproducible windows, nothing secret
-    return [(rng.randrange(SIDE - WINDOW), rng.randrange(SIDE - WINDOW)) for _ in range(count)]
+def _windows(count: int) -> list[WindowSpec]:
+    """The first ``count`` windows the ``cog`` scenario places on its first file."""
+    scenario = cog_scenario("quick")
+    key = scenario.objects[0].key
+    return [window for window in scenario.windows if window.key == key][:count]
 
 
 def _worker(way: str, href: str, count: int) -> None:
-    """Read ``count`` windows of ``href`` one way; print seconds and a checksum as JSON."""
+    """Read ``count`` windows of ``href`` one way, check their pixels, print the seconds."""
     import rasterio
-    from rasterio.windows import Window
 
     import obstac
 
-    total = 0
+    windows = _windows(count)
+    crcs = []
     start = time.perf_counter()
     if way == "vsicurl":
         with (
             rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"),
             rasterio.open(f"/vsicurl/{href}") as dataset,
         ):
-            for column, row in _windows(count):
-                total += int(dataset.read(1, window=Window(column, row, WINDOW, WINDOW)).sum())
+            crcs = [_crc(dataset, window) for window in windows]
     elif way.startswith("opener"):
         opener = obstac.RasterioOpener()
         if way == "opener-1m":
             opener = obstac.RasterioOpener(buffer_size=MIB)
         with rasterio.open(href, opener=opener) as dataset:
-            for column, row in _windows(count):
-                total += int(dataset.read(1, window=Window(column, row, WINDOW, WINDOW)).sum())
+            crcs = [_crc(dataset, window) for window in windows]
     else:
         with obstac.open_asset(href).open() as f, rasterio.open(f) as dataset:
-            for column, row in _windows(count):
-                total += int(dataset.read(1, window=Window(column, row, WINDOW, WINDOW)).sum())
-    print(json.dumps({"seconds": time.perf_counter() - start, "checksum": total}))
+            crcs = [_crc(dataset, window) for window in windows]
+    seconds = time.perf_counter() - start
+    if crcs != [window.crc32 for window in windows]:
+        msg = f"{way}: the pixels differ from the file's"
+        raise RuntimeError(msg)
+    print(json.dumps({"seconds": seconds}))
 
 
-def _run_worker(way: str, count: int, href: str) -> dict[str, float]:
-    """Run :func:`_worker` in a fresh interpreter; its JSON answer."""
+def _crc(dataset: Any, window: WindowSpec) -> int:
+    from rasterio.windows import Window
+
+    area = Window(window.col_off, window.row_off, window.width, window.height)
+    return zlib.crc32(dataset.read(1, window=area).tobytes())
+
+
+def _run_worker(way: str, count: int, href: str) -> float:
+    """Run :func:`_worker` in a fresh interpreter; the seconds it measured."""
     answer = subprocess.run(  # noqa: S603 - this module in this interpreter, no shell
         [sys.executable, "-m", "benchmarks.rasterio_opener", way, str(count), href],
         check=True,
@@ -112,35 +90,31 @@ def _run_worker(way: str, count: int, href: str) -> dict[str, float]:
         text=True,
         cwd=Path(__file__).resolve().parents[1],
     )
-    result: dict[str, float] = json.loads(answer.stdout.strip().splitlines()[-1])
-    return result
+    seconds: float = json.loads(answer.stdout.strip().splitlines()[-1])["seconds"]
+    return seconds
 
 
 def main() -> None:
-    """Build the COG, serve it through the WAN link, run each way, print the table."""
+    """Serve the COG through the WAN link, run each way, print the table."""
     from obstac.testing import LatencyProxy, RangeHTTPServer
 
-    content = _cog_bytes()
+    first = cog_scenario("quick").objects[0]
+    content = file_path(first.key).read_bytes()
     rows = []
     with RangeHTTPServer() as origin:
         for count in WINDOW_COUNTS:
-            checksums = set()
             for way in WAYS:
                 runs = []
                 for run in range(REPEATS):
                     path = f"{way}-{count}-{run}/cog.tif"
                     origin.put(path, content)
                     with LatencyProxy.profile("wan", origin.port) as wan:
-                        result = _run_worker(way, count, f"{wan.url}/{path}")
-                        runs.append((result["seconds"], origin.count(path=path), wan.bytes_down))
+                        seconds = _run_worker(way, count, f"{wan.url}/{path}")
+                        runs.append((seconds, origin.count(path=path), wan.bytes_down))
                     origin.delete(path)
-                    checksums.add(result["checksum"])
-                seconds = sorted(run[0] for run in runs)[REPEATS // 2]
-                rows.append((way, count, seconds, runs[0][1], runs[0][2]))
-            if len(checksums) != 1:
-                msg = f"the ways read different pixels for {count} windows: {checksums}"
-                raise RuntimeError(msg)
-    print(f"COG: {len(content) / MIB:.1f} MiB, {SIDE} x {SIDE} px, {TILE} px tiles, wan link")
+                median = sorted(run[0] for run in runs)[REPEATS // 2]
+                rows.append((way, count, median, runs[0][1], runs[0][2]))
+    print(f"COG: {first.key}, {len(content) / MIB:.1f} MiB, wan link")
     print("| way | windows | seconds (median of 3) | requests | wire MiB |")
     print("|---|---:|---:|---:|---:|")
     for way, count, seconds, requests, wire in rows:
