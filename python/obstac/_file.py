@@ -117,20 +117,7 @@ class AssetFile(io.RawIOBase):
 
         Returns ``b""`` at or after the end of the object.
         """
-        self._check_open()
-        start = self._position
-        end = self._size if size is None or size < 0 else min(self._size, start + size)
-        if end <= start:
-            return b""
-        buffer_start, buffer_end = self.buffered
-        parts: list[bytes | memoryview] = []
-        if buffer_start <= start < buffer_end:
-            parts.append(self._buffer[start - buffer_start : min(end, buffer_end) - buffer_start])
-            start = min(end, buffer_end)
-        if start < end:
-            parts.append(self._fetch(start, end))
-        self._position = end
-        return bytes(parts[0]) if len(parts) == 1 else b"".join(parts)
+        return bytes(self._take(size))
 
     def readall(self) -> bytes:
         """Everything from the current position to the end."""
@@ -138,8 +125,9 @@ class AssetFile(io.RawIOBase):
 
     def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
         """Fill ``buffer`` from the current position; 0 at the end of the object."""
-        data = self.read(len(memoryview(buffer).cast("B")))
-        memoryview(buffer).cast("B")[: len(data)] = data
+        target = memoryview(buffer).cast("B")
+        data = self._take(len(target))
+        target[: len(data)] = data
         return len(data)
 
     def close(self) -> None:
@@ -147,14 +135,35 @@ class AssetFile(io.RawIOBase):
         self._buffer = memoryview(b"")
         super().close()
 
-    def _fetch(self, start: int, end: int) -> bytes:
+    def _take(self, size: int | None) -> memoryview | bytes:
+        """Up to ``size`` bytes from the position, which moves past them.
+
+        Bytes held in one piece come back as a view into what obstore returned, so the caller
+        copies them once.
+        """
+        self._check_open()
+        start = self._position
+        end = self._size if size is None or size < 0 else min(self._size, start + size)
+        if end <= start:
+            return b""
+        buffer_start, buffer_end = self.buffered
+        parts: list[memoryview] = []
+        if buffer_start <= start < buffer_end:
+            parts.append(self._buffer[start - buffer_start : min(end, buffer_end) - buffer_start])
+            start = min(end, buffer_end)
+        if start < end:
+            parts.append(self._fetch(start, end))
+        self._position = end
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def _fetch(self, start: int, end: int) -> memoryview:
         """Bytes ``[start, end)``: one GET, through a refilled buffer unless it is too small."""
         if end - start >= self._buffer_size:
-            return bytes(self._reader.read_range(start, end))
+            return memoryview(self._reader.read_range(start, end))
         fill_end = min(self._size, start + self._buffer_size)
         self._buffer = memoryview(self._reader.read_range(start, fill_end))
         self._buffer_start = start
-        return bytes(self._buffer[: end - start])
+        return self._buffer[: end - start]
 
     def _check_open(self) -> None:
         if self.closed:
