@@ -51,8 +51,8 @@ def test_single_range_suffix_and_open_ended(backend: Backend, store_cache: Store
 
 
 def test_scattered_ranges_are_coalesced(backend: Backend, store_cache: StoreCache) -> None:
-    # 100 ranges of 1-4 KiB in 3 clusters, the clusters 2 MiB apart: obstore merges ranges
-    # closer than 1 MiB, so 3 requests must carry all 100.
+    # 100 ranges of 1-4 KiB in 3 clusters, the clusters 2 MiB apart, no two ranges of a cluster
+    # more than 64 KiB apart: read_ranges merges those, so 3 requests must carry all 100.
     data = _payload(5 * MIB)
     href = backend.put("tiles.bin", data)
     rng = random.Random(3)

@@ -281,8 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
         "read",
         help="write an asset's bytes, or byte ranges of it, to stdout or a file",
         description="Read one href (s3://, az://, gs://, https://, a local path...) and write "
-        "its bytes to stdout or -o FILE. Several ranges are read together (obstore merges "
-        "nearby ones into one request) and written one after the other.",
+        "its bytes to stdout or -o FILE. Several ranges are read together (ranges at most "
+        "64 KiB apart share one request) and written one after the other.",
         epilog="Examples:\n"
         "  obstac read s3://bucket/scene.tif --range 0-16383 | xxd | head\n"
         "  obstac read https://host/a.tif --range 0-99 --range -1024 -o parts.bin\n\n"

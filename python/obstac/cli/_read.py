@@ -85,8 +85,8 @@ def cmd_read(args: argparse.Namespace) -> int:
 
 
 def _read_ranges(reader: obstac.AssetReader, ranges: Sequence[_Range]) -> list[bytes]:
-    """Each range's bytes in the order given; closed ranges go to obstore together
-    (``read_ranges``, which merges nearby ones into fewer requests)."""
+    """Each range's bytes in the order given; closed ranges go to ``read_ranges`` together
+    (which merges nearby ones into fewer requests and runs them concurrently)."""
     closed = [(i, r) for i, r in enumerate(ranges) if r.end is not None and r.start >= 0]
     results: dict[int, bytes] = {}
     if len(closed) > 1:
