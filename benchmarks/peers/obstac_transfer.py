@@ -1,6 +1,8 @@
 """obstac: whole objects through :func:`obstac.transfer.transfer`, ranges through
-:meth:`obstac.AssetReader.read_ranges_async` (one call per file, all files at once; ``cog``:
-one for the header, then one for the tiles). Every
+:meth:`obstac.AssetReader.read_ranges_async` with its defaults (one call per file, all files at
+once; ``cog``: one for the header, then one for the tiles; obstac's own plan merges ranges at
+most 128 KiB apart, 32 requests per call, 64 across the gathered calls;
+:mod:`benchmarks.range_gaps` measures other settings). Every
 origin through obstac's generic recipe for its provider
 (:func:`benchmarks.peers._provider.obstac_opener`); in the concurrency sweep a
 :class:`obstac.transfer.Scheduler` of ``scenario.concurrency`` requests in flight;
@@ -8,6 +10,8 @@ item collections through :func:`obstac.download_items` (:mod:`benchmarks.peers.o
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +24,10 @@ if TYPE_CHECKING:
     from obstore import Bytes
 
     from obstac import AssetReader
+
+OPTIONS_ENV = "OBSTAC_BENCH_RANGE_OPTIONS"
+"""JSON keywords for ``read_ranges_async`` (e.g. ``{"coalesce": 65536}``); set only by
+:mod:`benchmarks.range_gaps` to measure other settings than the defaults."""
 
 NAME = "obstac"
 KINDS = frozenset({"download", "ranges", "cog", "items", "mirror"})
@@ -68,12 +76,15 @@ def run(scenario: Scenario, origin: Origin) -> Measurement:
 def _ranges(scenario: Scenario, origin: Origin) -> Measurement:
     open_asset = obstac_opener(origin)
     readers: dict[str, AssetReader] = {}
+    options: dict[str, int] = json.loads(os.environ.get(OPTIONS_ENV) or "{}")
 
     async def fetch(key: str, starts: list[int], ends: list[int]) -> list[Bytes]:
         reader = readers.setdefault(key, open_asset(key))  # one reader per file, as a user would
-        return await reader.read_ranges_async(starts, ends)
+        return await reader.read_ranges_async(starts, ends, **options)
 
-    note = "read_ranges_async per file, files gathered"
+    note = "read_ranges_async per file (obstac's range plan), files gathered"
     if scenario.kind == "cog":
         note += "; header read, then the tiles"
+    if options:
+        note += f"; {options}"
     return timed_ranges(NAME, scenario, note, lambda: read_files(scenario, fetch))

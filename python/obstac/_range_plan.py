@@ -9,7 +9,8 @@ scattered 16-64 KiB tiles, 2-3x slower than one GET per range (benchmarks/README
 The cost model behind the defaults: with ``C`` requests in flight, one more request costs about
 ``RTT / C`` of the whole read; merging a gap of ``g`` bytes costs ``g / B`` (``B`` the link's
 total bandwidth). Merging pays while ``g < RTT * B / C``: 40 ms x 200 MiB/s / 64 = 128 KiB. The
-defaults below were then chosen by measuring scenario 3 at several gaps (benchmarks/README.md).
+defaults below were then checked by measuring scenario 3 at several gaps
+(``python -m benchmarks.range_gaps``; numbers in benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -41,8 +42,10 @@ __all__ = [
 KIB = 1024
 MIB = 1024 * KIB
 
-DEFAULT_COALESCE = 64 * KIB
-"""Ranges at most this many bytes apart are read with one request (obstore's rule: 1 MiB)."""
+DEFAULT_COALESCE = 128 * KIB
+"""Ranges at most this many bytes apart are read with one request (obstore's rule: 1 MiB).
+The cost model above at 64 in flight; measured on scenario 3, gaps of 0-128 KiB were equally
+fast under both link profiles and 128 KiB sent the fewest requests of them (docs/defaults.md)."""
 
 DEFAULT_MAX_CONCURRENCY = 32
 """Merged requests one ``read_ranges`` call keeps in flight: at the default gap a 16 MiB COG

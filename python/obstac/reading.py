@@ -2,10 +2,11 @@
 
 Every read is obstore calls on a cached store, so the sync methods never touch an event loop
 and work unchanged inside Jupyter, and the ``_async`` twins await obstore directly.
-``read_ranges`` plans its own requests (:mod:`obstac._range_plan`): ranges at most 64 KiB apart
-share one request (obstore's ``get_ranges`` merges up to 1 MiB, which on a WAN link carried 7x
-the payload), up to 16 requests run at once (worker threads in the sync method, tasks in the
-async one), and each range is a zero-copy slice of its request's bytes.
+``read_ranges`` plans its own requests (:mod:`obstac._range_plan`): ranges at most 128 KiB
+apart share one request (obstore's ``get_ranges`` merges up to 1 MiB, which on a WAN link
+carried 7x the payload), up to 32 requests per call run at once (worker threads in the sync
+method, tasks in the async one; 64 at most across calls), and each range is a zero-copy slice
+of its request's bytes.
 """
 
 from __future__ import annotations
@@ -278,21 +279,24 @@ class AssetReader:
         """Many ranges at once, in the order given; nearby ones share a request.
 
         Ranges may come in any order, overlap or repeat. Ranges at most ``coalesce`` bytes
-        apart are read with one request (never grown past 8 MiB by merging), and up to
-        ``max_concurrency`` requests run at once, each from a worker thread (no event loop, so
-        this works inside Jupyter). Each range comes back as a zero-copy slice of its request's
-        ``Bytes``; one that ends past the object's end comes back short.
+        apart are read with one request (never grown past 8 MiB by merging; a larger single
+        range is one request), and up to ``max_concurrency`` requests run at once, each from a
+        worker thread (no event loop, so this works inside Jupyter); all calls in the process
+        together keep at most 64 in flight. Each range comes back as a zero-copy slice of its
+        request's ``Bytes``; one that ends past the object's end comes back short.
 
         Args:
             starts: Range starts (``0 <= start``).
             ends: Range ends (exclusive), paired with ``starts``.
             coalesce: The largest gap, in bytes, worth reading to save a request. Default
-                64 KiB: an extra request costs about RTT / concurrency of the link's time, a
-                merged gap costs gap / bandwidth; on a 40 ms, 200 MiB/s link with 16-64 requests
-                in flight that breaks even at 128-512 KiB, and 64 KiB measured best (see
-                benchmarks/README.md). Raise it on a slow-RTT, fast link; 0 merges only ranges
-                that touch or overlap.
-            max_concurrency: Requests in flight at once for this call. Default 16.
+                128 KiB: an extra request costs about RTT / requests in flight of the link's
+                time, a merged gap costs gap / bandwidth, and 40 ms x 200 MiB/s / 64 in flight
+                is 128 KiB; measured, 0-128 KiB were equally fast and 128 KiB sent the fewest
+                requests (docs/defaults.md). Raise it for a slower-RTT or faster link, lower it
+                when egress bytes cost more than requests; 0 merges only touching or
+                overlapping ranges.
+            max_concurrency: Requests this call keeps in flight. Default 32: a COG read as 50
+                scattered tiles needs ~31 requests at the default gap, so one round trip.
 
         Raises:
             InvalidRangeError: The lists differ in length, a range is empty or reversed, or one
@@ -321,7 +325,8 @@ class AssetReader:
         coalesce: int = DEFAULT_COALESCE,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     ) -> list[Bytes]:
-        """Async twin of :meth:`read_ranges` (the requests are tasks on the running loop)."""
+        """Async twin of :meth:`read_ranges`: the requests are tasks on the running loop, and
+        all calls on one loop together keep at most 64 in flight."""
         await self.resolve_async()
         plan = self._plan(starts, ends, coalesce, max_concurrency)
         if not plan.requests:

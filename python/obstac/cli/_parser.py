@@ -282,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="write an asset's bytes, or byte ranges of it, to stdout or a file",
         description="Read one href (s3://, az://, gs://, https://, a local path...) and write "
         "its bytes to stdout or -o FILE. Several ranges are read together (ranges at most "
-        "64 KiB apart share one request) and written one after the other.",
+        "128 KiB apart share one request) and written one after the other.",
         epilog="Examples:\n"
         "  obstac read s3://bucket/scene.tif --range 0-16383 | xxd | head\n"
         "  obstac read https://host/a.tif --range 0-99 --range -1024 -o parts.bin\n\n"
