@@ -125,21 +125,21 @@ def test_ranges_come_back_in_the_callers_order(
 def test_merging_stops_at_the_cap_and_a_big_range_is_not_split(
     http_origin: RangeHTTPServer, store_cache: StoreCache
 ) -> None:
-    big = 2 * MAX_MERGED_REQUEST + 2 * MIB
-    data = _payload(big + MAX_MERGED_REQUEST + MIB)
+    cap = MAX_MERGED_REQUEST
+    piece = cap // 4
+    big = 3 * cap  # where one range larger than the cap starts
+    data = _payload(big + cap + piece)
     reader = _reader(http_origin, "plan/cap.bin", data, store_cache)
-    # Touching 1 MiB ranges up to 1 MiB before `big`: one run, but merging may not grow a
-    # request past the cap, so it takes three; then one range larger than the cap, alone.
-    starts = list(range(0, big - MIB, MIB))
-    ends = [s + MIB for s in starts]
+    # Touching ranges of a quarter of the cap over [0, 2.5 caps): one run, but merging may not
+    # grow a request past the cap, so it takes three; then the big range, alone and whole.
+    starts = list(range(0, 2 * cap + 2 * piece, piece))
+    ends = [s + piece for s in starts]
     starts.append(big)
     ends.append(len(data))
     chunks = reader.read_ranges(starts, ends)
     assert [bytes(c) for c in chunks] == [data[s:e] for s, e in zip(starts, ends, strict=True)]
     asked = _asked(http_origin, "plan/cap.bin")
-    assert len(asked) == 4
-    assert max(e - s for s, e in asked if s != big) == MAX_MERGED_REQUEST
-    assert (big, len(data)) in asked
+    assert asked == [(0, cap), (cap, 2 * cap), (2 * cap, 2 * cap + 2 * piece), (big, len(data))]
 
 
 class CrowdOrigin(RangeHTTPServer):

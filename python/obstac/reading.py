@@ -279,7 +279,7 @@ class AssetReader:
         """Many ranges at once, in the order given; nearby ones share a request.
 
         Ranges may come in any order, overlap or repeat. Ranges at most ``coalesce`` bytes
-        apart are read with one request (never grown past 8 MiB by merging; a larger single
+        apart are read with one request (never grown past 1 MiB by merging; a larger single
         range is one request), and up to ``max_concurrency`` requests run at once, each from a
         worker thread (no event loop, so this works inside Jupyter); all calls in the process
         together keep at most 64 in flight. Each range comes back as a zero-copy slice of its
