@@ -200,14 +200,16 @@ def fetch_all(
     if len(requests) == 1:
         return [guarded(*requests[0])]
     workers = min(max_concurrency, len(requests))
-    with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="obstac-ranges") as pool:
+    pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="obstac-ranges")
+    try:
         futures = [pool.submit(guarded, start, end) for start, end in requests]
-        done, _ = concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
-        failed = next((f for f in futures if f in done and f.exception() is not None), None)
-        if failed is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-            failed.result()  # raises its exception
+        concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
+        for future in futures:
+            if future.done() and future.exception() is not None:
+                future.result()  # raises its exception
         return [future.result() for future in futures]
+    finally:  # also on an interrupt: requests not started are dropped, not run
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 async def fetch_all_async(
