@@ -38,9 +38,11 @@ OPTIONS = TransferOptions(
 )
 """S3's smallest multipart part is 5 MiB: a 12 MiB object becomes a 3-part upload."""
 MEDIUM = TransferOptions(
-    part_size=MIB, single_get_threshold=MIB, single_put_threshold=4 * MIB, retry_backoff=0.05
+    part_size=MIB, single_get_threshold=MIB, single_put_threshold=8 * MIB, retry_backoff=0.05
 )
-"""Objects of 1-4 MiB come as 1 MiB ranged parts and go up as one PUT; larger as multipart."""
+"""Objects of 1-8 MiB come as 1 MiB ranged parts and go up as one PUT; larger as multipart.
+Medium test objects are above 5 MiB: obstore's writer sends less than its buffer (5 MiB at
+least) as one PUT by itself, so a smaller object would not tell the two paths apart."""
 
 
 def _s3(endpoint: str) -> S3Store:
@@ -153,7 +155,7 @@ def test_azurite_to_moto_copies_small_and_large_objects_then_skips(
 
 @pytest.mark.parametrize(
     ("size", "options"),
-    [(40_000, OPTIONS), (3 * MIB + 5, MEDIUM), (11 * MIB, OPTIONS)],
+    [(40_000, OPTIONS), (6 * MIB + 5, MEDIUM), (11 * MIB, OPTIONS)],
     ids=["put", "parts-then-put", "multipart"],
 )
 def test_checksum_mismatch_leaves_no_object(
@@ -292,28 +294,37 @@ def test_a_medium_object_is_one_put_fed_by_parallel_ranged_gets(
 ) -> None:
     store, proxy = counted
     key = f"one-{uuid.uuid4().hex[:8]}.bin"
-    data = random.Random(5).randbytes(3 * MIB + 5)
+    data = random.Random(5).randbytes(6 * MIB + 5)
     [result] = transfer([_chaos_job(chaos, key, data, store)], options=MEDIUM)
 
     assert result.status == "downloaded", result.error
     assert _writes(proxy, key) == {"put": 1}  # no multipart create, parts or complete
-    assert _source_ranges(chaos, key) == [
-        (0, MIB - 1),
-        (MIB, 2 * MIB - 1),
-        (2 * MIB, 3 * MIB - 1),
-        (3 * MIB, 3 * MIB + 4),
-    ]
-    assert (result.requests, result.verified, result.checksum) == (4, True, _sha(data))
+    parts = [(at, min(at + MIB, len(data)) - 1) for at in range(0, len(data), MIB)]
+    assert _source_ranges(chaos, key) == parts  # 7 ranged GETs: 6 of 1 MiB and 5 bytes
+    assert (result.requests, result.verified, result.checksum) == (7, True, _sha(data))
     copied = obstore.get(store, f"medium/{key}")
     assert hashlib.sha256(bytes(copied.bytes())).digest() == hashlib.sha256(data).digest()
     assert copied.attributes["obstac_sha256"] == _sha(data)
+
+
+def test_a_small_object_above_5_mib_is_one_put_too(
+    chaos: ChaosOrigin, counted: tuple[S3Store | AzureStore, CountingProxy]
+) -> None:
+    store, proxy = counted
+    key = f"six-{uuid.uuid4().hex[:8]}.bin"
+    data = random.Random(8).randbytes(6 * MIB)  # one GET (<= 8 MiB); obstore's put alone
+    [result] = transfer([_chaos_job(chaos, key, data, store)])  # would make it multipart
+
+    assert result.status == "downloaded", result.error
+    assert _writes(proxy, key) == {"put": 1}
+    assert bytes(obstore.get(store, f"medium/{key}").bytes()) == data
 
 
 def test_a_medium_part_cut_mid_body_is_resumed_and_still_one_put(
     chaos: ChaosOrigin, moto_server: MotoServer, moto_proxy: CountingProxy
 ) -> None:
     key = f"cut-{uuid.uuid4().hex[:8]}.bin"
-    data = random.Random(6).randbytes(3 * MIB + 5)
+    data = random.Random(6).randbytes(6 * MIB + 5)
     moto_server.create_bucket(DEST_BUCKET)
     store = _s3(moto_proxy.url)
     job = _chaos_job(chaos, key, data, store)
@@ -325,7 +336,7 @@ def test_a_medium_part_cut_mid_body_is_resumed_and_still_one_put(
 
     assert (result.status, result.retries, result.verified) == ("downloaded", 1, True)
     ranges = _source_ranges(chaos, key)
-    assert len(ranges) == 4 + 2  # two continuations of the cut part, no part asked twice
+    assert len(ranges) == 7 + 2  # two continuations of the cut part, no part asked twice
     continued = [first for first, _ in ranges if first % MIB]  # not at a part's start
     assert len(continued) == 2
     assert continued[0] == MIB + MIB // 2
@@ -339,7 +350,7 @@ def test_above_the_put_threshold_the_copy_is_a_multipart_upload(
 ) -> None:
     store, proxy = counted
     key = f"mp-{uuid.uuid4().hex[:8]}.bin"
-    data = random.Random(7).randbytes(6 * MIB + 1)  # > obstore's 5 MiB upload buffer
+    data = random.Random(7).randbytes(8 * MIB + 1)  # 2 parts of obstore's 5 MiB buffer
     [result] = transfer([_chaos_job(chaos, key, data, store)], options=MEDIUM)
 
     assert result.status == "downloaded", result.error
