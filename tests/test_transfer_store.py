@@ -23,6 +23,7 @@ from obstac.testing.azurite import ACCOUNT_KEY, ACCOUNT_NAME
 from obstac.testing.moto import ACCESS_KEY_ID, SECRET_ACCESS_KEY
 from obstac.transfer import (
     ChecksumMismatchError,
+    Scheduler,
     StoreTarget,
     TransferJob,
     TransferOptions,
@@ -318,6 +319,26 @@ def test_a_small_object_above_5_mib_is_one_put_too(
     assert result.status == "downloaded", result.error
     assert _writes(proxy, key) == {"put": 1}
     assert bytes(obstore.get(store, f"medium/{key}").bytes()) == data
+
+
+def test_medium_objects_larger_than_the_copy_budget_still_go_through(
+    chaos: ChaosOrigin, moto_server: MotoServer, moto_proxy: CountingProxy
+) -> None:
+    moto_server.create_bucket(DEST_BUCKET)
+    store = _s3(moto_proxy.url)
+    blobs = {
+        f"big-{i}-{uuid.uuid4().hex[:8]}.bin": random.Random(i).randbytes(6 * MIB) for i in (1, 2)
+    }
+    jobs = [_chaos_job(chaos, key, data, store) for key, data in blobs.items()]
+    # Each object asks the 2 MiB budget for more than it holds: it waits for all of it, one
+    # copy at a time, instead of waiting forever (the bound turns a deadlock into a failure).
+    options = replace(MEDIUM, max_seconds_per_asset=60)
+    results = transfer(jobs, options=options, scheduler=Scheduler(max_buffered_bytes=2 * MIB))
+
+    assert [r.status for r in results] == ["downloaded"] * 2, [r.error for r in results]
+    for key, data in blobs.items():
+        assert _writes(moto_proxy, key) == {"put": 1}
+        assert bytes(obstore.get(store, f"medium/{key}").bytes()) == data
 
 
 def test_a_medium_part_cut_mid_body_is_resumed_and_still_one_put(
