@@ -68,7 +68,8 @@ FULL_ASSETS = (
     _THUMB,
 )
 """Six assets of 256 KiB-12 MiB (about 22 MiB an item); ``visual`` is above obstac's 8 MiB part
-size, so it is fetched in parts and, when mirrored, uploaded as a multipart upload."""
+size, so it is fetched in parts and, when mirrored, uploaded with one PUT (below obstac's
+64 MiB ``single_put_threshold``; raw obstore's peer uploads it as multipart)."""
 
 SMOKE_ASSETS = (
     AssetTemplate("red", "B04.tif", 96 * KIB, COG, ("data", "reflectance"), "Red - 10m"),

@@ -60,6 +60,7 @@ __all__ = [
     "DEFAULT_PART_SIZE",
     "DEFAULT_RETRY_BACKOFF",
     "DEFAULT_SINGLE_GET_THRESHOLD",
+    "DEFAULT_SINGLE_PUT_THRESHOLD",
     "TransferJob",
     "TransferOptions",
     "TransferResult",
@@ -81,6 +82,14 @@ DEFAULT_SINGLE_GET_THRESHOLD = 8 * MiB
 """Objects up to this size come in one GET. Equal to the part size: the first request asks
 for ``[0, 8 MiB)``, which is the whole object when it is small and the first part when not, so
 no object ever costs a HEAD or an extra request."""
+
+DEFAULT_SINGLE_PUT_THRESHOLD = 64 * MiB
+"""Objects up to this size are written to a store target with one PUT (their parts fetched in
+parallel into one buffer); larger ones as a multipart upload. A multipart upload costs 2
+requests more than its parts (10 for 64 MiB in 8 MiB parts) and at most ``MAX_UPLOADS`` run at
+once; one PUT is one request. 64 MiB held whole is less than one multipart copy may buffer
+(16 parts of 8 MiB) and far below the services' single-PUT limits (S3 5 GiB, Azure 5000 MiB,
+GCS none); a failed PUT resends at most 64 MiB (docs/transfer.md)."""
 
 DEFAULT_MAX_PARTS_PER_OBJECT = 16
 """Parts of one object in flight at once. Behind 40 ms RTT, 25 MiB/s per connection and a
@@ -154,6 +163,9 @@ class TransferOptions:
     Attributes:
         part_size: Bytes per ranged GET of a large object.
         single_get_threshold: Objects up to this size come in one GET.
+        single_put_threshold: Store targets: objects up to this size (or up to
+            ``single_get_threshold``) are written with one PUT, larger ones as a multipart
+            upload. The object is held whole in memory, within the scheduler's byte budget.
         max_parts_per_object: Parts of one object in flight at once.
         max_attempts: Attempts per request, on top of obstore's own retries.
         max_retries_per_asset: Engine-level retries of one asset, all its requests together
@@ -172,6 +184,7 @@ class TransferOptions:
 
     part_size: int = DEFAULT_PART_SIZE
     single_get_threshold: int = DEFAULT_SINGLE_GET_THRESHOLD
+    single_put_threshold: int = DEFAULT_SINGLE_PUT_THRESHOLD
     max_parts_per_object: int = DEFAULT_MAX_PARTS_PER_OBJECT
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     max_retries_per_asset: int | None = DEFAULT_MAX_RETRIES_PER_ASSET
@@ -186,6 +199,7 @@ class TransferOptions:
         positive = {
             "part_size": self.part_size,
             "single_get_threshold": self.single_get_threshold,
+            "single_put_threshold": self.single_put_threshold,
             "max_parts_per_object": self.max_parts_per_object,
             "max_attempts": self.max_attempts,
             "chunk_size": self.chunk_size,

@@ -51,9 +51,10 @@ connections (e.g. ``Scheduler(max_per_host=8)``)."""
 
 
 DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024 * 1024
-"""Memory that store-to-store copies sharing one scheduler may hold at once (256 MiB). Parts of
-a large copy wait in memory for the upload to take them in order; this bounds them, so a 1 GiB
-copy, or fifty of them, never hold more."""
+"""Memory that store-to-store copies sharing one scheduler may hold at once (256 MiB). An object
+sent with one PUT (up to ``single_put_threshold``, 64 MiB) is held whole, and parts of a
+multipart copy wait in memory for the upload to take them in order; this bounds them, so a
+1 GiB copy, or fifty 12 MiB ones, never hold more."""
 
 MAX_UPLOADS = 4
 """Large store-to-store copies (multipart uploads) in flight at once per scheduler. Each holds

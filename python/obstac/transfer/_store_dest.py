@@ -1,10 +1,11 @@
 """The object-store destination: any obstore store, written with one PUT or a multipart upload.
 
 Bytes go from the source store to the destination store through memory, never through a local
-file (store-to-store copy, e.g. Azure to S3). Small objects are sent with one ``put``; larger
-ones stream, in order, into ``obstore.open_writer_async``, which uploads them as a multipart
-upload (S3, GCS) or a block list (Azure). Both are atomic: the object
-appears under its name only when complete, and an aborted upload leaves nothing behind.
+file (store-to-store copy, e.g. Azure to S3). Objects up to ``single_put_threshold`` are sent
+with one ``put`` (one GET, or parallel ranged GETs into one buffer, before it); larger ones
+stream, in order, into ``obstore.open_writer_async``, which uploads them as a multipart upload
+(S3, GCS) or a block list (Azure). Both are atomic: the object appears under its name only
+when complete, and an aborted upload leaves nothing behind.
 
 obstac records where the copy came from in the object's own metadata (``obstac_source_etag``,
 ``obstac_sha256``), so a later run can prove the copy current with a HEAD instead of copying
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +28,7 @@ from obstac._redact import redact
 from obstac.errors import ObstacError
 from obstac.transfer._checksums import RECORDED_ALGORITHM, Hashers, multihash
 from obstac.transfer._errors import TransferError
-from obstac.transfer._job import Job, Outcome, Segment, split_range
+from obstac.transfer._job import Job, Outcome, Segment, Write, split_range
 from obstac.transfer._store_listing import ABSENT
 
 if TYPE_CHECKING:
@@ -144,6 +146,8 @@ class StoreTransfer:
         try:
             if size <= self.options.single_get_threshold:
                 return await self.copy_small(size)
+            if size <= self.options.single_put_threshold:
+                return await self.copy_medium(size)
             async with job.call.scheduler.uploads():
                 return await self.copy_large(size)
         finally:
@@ -167,6 +171,52 @@ class StoreTransfer:
         chunks = segment.chunks
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         segment.chunks.clear()
+        return await self.put_whole(data)
+
+    async def copy_medium(self, size: int) -> Outcome:
+        """Ranged parts fetched in parallel into one buffer, then one PUT.
+
+        The buffer is reserved whole from the byte budget before any request slot is taken
+        (an object larger than the budget waits for all of it, so it never deadlocks). Each
+        part is retried from where it stopped (:meth:`Job.fetch`), writing at its offsets.
+        """
+        self.held = await self.budget.acquire(size)
+        buffer = memoryview(bytearray(size))
+
+        async def place(segment: Segment, offset: int, chunk: bytes) -> None:
+            buffer[offset : offset + len(chunk)] = chunk
+            segment.written += len(chunk)
+
+        await self.fetch_parts(split_range(0, size, self.options.part_size), place)
+        return await self.put_whole(buffer)
+
+    async def fetch_parts(self, segments: list[Segment], write: Write) -> None:
+        """Fetch ``segments`` through ``write``, ``max_parts_per_object`` at once; the first
+        failure (after the job's retries) cancels the others and is raised."""
+        queue = deque(segments)
+
+        async def worker() -> None:
+            while queue:
+                await self.job.fetch(queue.popleft(), write)
+
+        workers = [
+            asyncio.create_task(worker())
+            for _ in range(min(self.options.max_parts_per_object, len(segments)))
+        ]
+        try:
+            done, _ = await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
+            for task in workers:
+                error = task.exception() if task in done and not task.cancelled() else None
+                if error is not None:
+                    raise error
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+
+    async def put_whole(self, data: bytes | memoryview) -> Outcome:
+        """Hash and verify the whole object, then write it with one PUT (atomic)."""
+        job = self.job
         hashers = Hashers(job.algorithms())
         if hashers.algorithms:
             await job.io(hashers.update, data)
@@ -174,13 +224,13 @@ class StoreTransfer:
         verified = job.verify(digests)
         checksum = job.recorded(digests)
         attributes = record_attributes(self.target.store, job.etag, checksum)
+        # One request whatever the size: obstore's put would switch to a multipart upload
+        # (3 requests at least) above its 5 MiB chunk_size.
+        options: dict[str, Any] = {"use_multipart": False}
+        if attributes is not None:
+            options["attributes"] = attributes
         try:
-            if attributes is not None:
-                await obstore.put_async(
-                    self.target.store, self.target.path, data, attributes=attributes
-                )
-            else:
-                await obstore.put_async(self.target.store, self.target.path, data)
+            await obstore.put_async(self.target.store, self.target.path, data, **options)
         except (obstore.exceptions.BaseError, OSError) as error:
             raise self.target_error(error) from None
         return Outcome("downloaded", job.size, verified, checksum, job.etag)
