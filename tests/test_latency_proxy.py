@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import select
 import socket
 import socketserver
 import threading
@@ -222,3 +223,36 @@ def test_bad_settings_are_refused_with_the_parameter_named() -> None:
     with pytest.raises(ValueError, match="profile 'moon' is unknown"):
         LatencyProxy.profile("moon", 1)  # type: ignore[arg-type]
     assert "per_connection=25 MiB/s" in repr(LatencyProxy.profile("wan", 1))
+
+
+def test_connections_queue_while_the_proxy_is_busy(send_port: int) -> None:
+    # A peer opening hundreds of connections at once while the proxy's loop is busy: the
+    # kernel must complete every handshake itself (asyncio's default backlog of 100 dropped
+    # the rest, costing each a 1 s SYN retransmit).
+    count = 300
+    with LatencyProxy.profile("lan", send_port) as proxy:
+        assert proxy._loop is not None
+        proxy._loop.call_soon_threadsafe(time.sleep, 0.6)  # the loop accepts nothing meanwhile
+        time.sleep(0.05)
+        clients = [socket.socket() for _ in range(count)]
+        try:
+            for client in clients:
+                client.setblocking(False)
+                client.connect_ex(("127.0.0.1", proxy.port))
+            deadline = time.monotonic() + 0.4
+            connected: set[socket.socket] = set()
+            while len(connected) < count and time.monotonic() < deadline:
+                _, writable, _ = select.select(
+                    [], [c for c in clients if c not in connected], [], 0.05
+                )
+                connected.update(
+                    w for w in writable if not w.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                )
+            assert len(connected) == count
+        finally:
+            for client in clients:
+                client.close()
+        deadline = time.monotonic() + 10
+        while proxy.connections < count and time.monotonic() < deadline:
+            time.sleep(0.05)  # let the proxy take and close each one before it stops
+        assert proxy.connections == count
