@@ -41,7 +41,10 @@ DEFAULT_MAX_REQUESTS = 100
 """Requests in flight at once, over all hosts. Measured (docs/transfer.md): with ~100 requests
 in flight many small objects reach 0.97 of a 100 MiB/s, 60 ms RTT link, while 32 or fewer
 leave 10-20% of it idle; beyond ~100 nothing is gained and memory grows (each request in flight
-may hold one stream chunk)."""
+may hold one stream chunk). Behind the benchmark's Python proxies on 2 cores, 64 was 1-5% faster
+than 100 on 200 x 1 MiB (a plain aiohttp client drifts the same way: the proxies pay per
+connection); kept at 100 because real links to distant regions need more in flight, not fewer
+(benchmarks/README.md, "Latest numbers")."""
 
 DEFAULT_MAX_PER_HOST = 100
 """Requests in flight to one host (an HTTP origin, or one bucket/container's endpoint). Equal to
