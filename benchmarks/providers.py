@@ -3,8 +3,8 @@ GCS = the GCS double, HTTP = nginx), to compare providers.
 
 Each workload becomes ``<workload>@<provider>`` (``small@s3``, ...), with the same objects. Peers
 run where they speak the origin's API (their ``PROVIDERS``): obstac (generic recipes) and raw
-obstore everywhere, boto3 / s5cmd / rclone on moto (signed) and nginx (unsigned), the HTTP peers
-on nginx only; the sequential peers are left to scenario 1. Servers:
+obstore everywhere, boto3 / s5cmd / rclone / s3fs on moto (signed) and nginx (unsigned), the
+HTTP peers on nginx only; the sequential peers are left to scenario 1. Servers:
 :mod:`benchmarks.provider_origins`.
 """
 

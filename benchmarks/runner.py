@@ -60,10 +60,18 @@ def skip_reason(peer: str, scenario: Scenario, origin: OriginServer) -> str | No
     module = load(peer)
     if scenario.kind not in module.KINDS or not speaks(module, origin.provider):
         return "n/a"
-    if module.NEEDS_S3 and not origin.s3:
-        return f"needs an S3 origin ({origin.name} is not)"
+    # Not installed first: it is the reason to act on, whatever the origin.
     reason: str | None = module.missing()
+    if reason is None and module.NEEDS_S3 and not origin.s3:
+        reason = f"needs an S3 origin ({origin.name} is not)"
     return reason
+
+
+def interpreter(peer: str) -> str:
+    """The Python a peer's worker runs in: the peer's ``interpreter()`` when it has one (peers
+    whose pins clash with this venv's, :mod:`benchmarks.peers._venv`), else this one."""
+    own = getattr(load(peer), "interpreter", None)
+    return str(own()) if own is not None else sys.executable
 
 
 def run_one(peer: str, scenario: Scenario, origin: Origin) -> Measurement:
@@ -74,8 +82,8 @@ def run_one(peer: str, scenario: Scenario, origin: Origin) -> Measurement:
     env = {**os.environ, "TMPDIR": str(workdir), "LIBC_FATAL_STDERR_": "1"}
     request = {"peer": peer, "scenario": scenario.to_json(), "origin": origin.to_json()}
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "benchmarks._worker"],
+        done = subprocess.run(  # noqa: S603 - a Python of ours (this one or the peers' venv's)
+            [interpreter(peer), "-m", "benchmarks._worker"],
             input=json.dumps(request),
             capture_output=True,
             text=True,

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import sys
+import venv
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +23,12 @@ from benchmarks import cog
 from benchmarks.__main__ import main
 from benchmarks.collection import SIZES
 from benchmarks.model import Measurement
+from benchmarks.origins import MemoryOrigin
 from benchmarks.peers._common import read_files
 from benchmarks.peers._windows import timed_windows
 from benchmarks.repeat import repeated
-from benchmarks.scenarios import PAYLOAD_BLOCK, _payload
+from benchmarks.runner import interpreter, skip_reason
+from benchmarks.scenarios import PAYLOAD_BLOCK, _payload, scenarios
 
 
 def _run(tmp_path: Path, scenario: str, *options: str) -> dict[str, Any]:
@@ -129,6 +133,34 @@ def test_an_origin_that_does_not_start_is_reported_not_fatal(
     assert "OBSTAC_AZURITE" in skip["reason"]
     ran = {r["scenario"] for r in doc["runs"] if r["error"] is None}
     assert ran == {"small@s3", "small@gcs", "small@http"}
+
+
+def test_a_peer_whose_venv_is_absent_is_skipped_with_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # s3fs runs from the peers' venv (its pins clash with .venv's boto3); make test never makes it.
+    monkeypatch.setenv("OBSTAC_BENCH_PEERS_VENV", str(tmp_path / "no-venv-here"))
+    doc = _run(tmp_path, "small", "--peer", "s3fs")
+    [skip] = doc["skipped"]
+    assert skip["peer"] == "s3fs"
+    assert f"no peers' venv at {tmp_path / 'no-venv-here'}" in skip["reason"]
+    assert "`make bench` creates it" in skip["reason"]
+    assert [run["peer"] for run in doc["runs"]] == ["obstac"]
+
+
+def test_a_peers_venv_without_the_peer_is_named_and_its_python_runs_the_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bare = tmp_path / "bare-venv"
+    venv.create(bare, with_pip=False)
+    monkeypatch.setenv("OBSTAC_BENCH_PEERS_VENV", str(bare))
+    [small] = scenarios("smoke", ("small",))
+    reason = skip_reason("s3fs", small, MemoryOrigin())
+    assert reason is not None
+    assert f"s3fs, obstac not installed in the peers' venv at {bare}" in reason
+    # Its worker would start with the venv's Python; every other peer's with the harness's own.
+    assert interpreter("s3fs") == str(bare / "bin" / "python")
+    assert interpreter("obstac") == sys.executable
 
 
 def test_item_collection_scenario_downloads_every_asset_once(tmp_path: Path) -> None:

@@ -1,6 +1,8 @@
 """The peers: one module per tool, each with ``NAME``, ``KINDS`` (scenario kinds it runs),
 ``NEEDS_S3``, ``IMPORTS``, ``missing() -> str | None`` and ``run(scenario, origin) ->
-Measurement``.
+Measurement``; optionally ``PROVIDERS`` (the origins it speaks, default HTTP only) and
+``interpreter() -> Path``: the Python its worker runs in, for peers whose pins clash with this
+venv's (s3fs, in ``.venv-peers``: :mod:`benchmarks.peers._venv`).
 
 Modules import their tool inside ``run`` so the harness can list peers without installing them.
 ``IMPORTS`` names those modules: the worker imports them before it starts counting CPU, so CPU
@@ -18,6 +20,7 @@ PEERS: dict[str, str] = {
     "obstore": "benchmarks.peers.obstore_raw",
     "aiohttp": "benchmarks.peers.aiohttp_async",
     "fsspec-http": "benchmarks.peers.fsspec_http",
+    "s3fs": "benchmarks.peers.s3fs_async",
     "boto3-threads": "benchmarks.peers.boto3_threads",
     "s5cmd": "benchmarks.peers.s5cmd_cli",
     "rclone": "benchmarks.peers.rclone_cli",
