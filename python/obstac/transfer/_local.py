@@ -892,6 +892,7 @@ class StateSaver:
         self.dirty = False
         self.last = 0.0
         self.task: asyncio.Task[None] | None = None
+        self.saving: asyncio.Future[None] | None = None
         self.stopped = False
 
     def snapshot(self) -> PartialState:
@@ -911,14 +912,25 @@ class StateSaver:
             if wait > 0:
                 await asyncio.sleep(wait)
             self.dirty = False
+            self.saving = self.job.submit_io(save_state, self.fd, self.state_path, self.snapshot())
             with contextlib.suppress(OSError):
-                await self.job.io(save_state, self.fd, self.state_path, self.snapshot())
+                await asyncio.shield(self.saving)  # a thread cannot be cancelled: see stop()
             self.last = time.monotonic()
 
     async def stop(self) -> None:
+        """Stop saving; return only once no save is running in a worker thread.
+
+        Cancelling the loop does not stop a save a thread has started: without the wait, that
+        save could replace the state file after the caller finished the download and deleted
+        it, leaving a stale ``.obstac-partial.json`` beside the finished file.
+        """
         self.stopped = True
         task, self.task = self.task, None
         if task is not None and not task.done():
             task.cancel()
             with contextlib.suppress(BaseException):
                 await task
+        saving, self.saving = self.saving, None
+        if saving is not None and not saving.done():
+            with contextlib.suppress(BaseException):
+                await saving
