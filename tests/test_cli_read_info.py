@@ -307,3 +307,26 @@ def test_demo_options_reach_the_demo_in_order() -> None:
     from obstac.cli import main
 
     assert main(["demo", "--profile", "lan", "--help"]) == 0
+
+
+def test_info_takes_roles_however_an_item_spells_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `"roles": "data"` is one role (not d, a, t); a dict among roles is skipped, not a crash.
+    item = _item(
+        "scene",
+        {
+            "B04": {"href": "http://127.0.0.1:9/B04.tif", "roles": "data"},
+            "thumb": {"href": "http://127.0.0.1:9/t.png", "roles": [{"x": 1}, "thumbnail"]},
+        },
+    )
+    source = tmp_path / "item.json"
+    source.write_text(json.dumps(item))
+    assert main(["info", str(source), "--role", "data", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(row["asset"], row["roles"]) for row in rows] == [("B04", ["data"])]
+    assert main(["info", str(source), "--role", "d", "--json"]) == 0
+    assert capsys.readouterr().out.strip() == ""
+    assert main(["info", str(source), "--role", "thumbnail", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(row["asset"], row["roles"]) for row in rows] == [("thumb", ["thumbnail"])]

@@ -66,3 +66,17 @@ def test_progress_lines_report_done_and_failures() -> None:
     assert "scene/B04" in text
     assert "AssetNotFoundError" in text
     assert len(text.strip().splitlines()) >= 2
+
+
+def test_roles_spelled_oddly_by_an_item_are_matched_whole(
+    http_origin: RangeHTTPServer, tmp_path: Path
+) -> None:
+    # Items in the wild write `"roles": "data"`; it is one role, not the letters d, a, t.
+    item = _item(http_origin, b"band four bytes")
+    item["assets"]["B04"]["roles"] = "data"
+    item["assets"]["thumbnail"]["roles"] = [{"not": "a role"}, "thumbnail"]
+    chosen = obstac.plan_download([item], tmp_path, roles=["data"])
+    assert [p.asset_key for p in chosen] == ["B04"]
+    assert obstac.plan_download([item], tmp_path, roles=["d", "a"]) == []
+    thumbs = obstac.plan_download([item], tmp_path, roles=["thumbnail"])
+    assert [p.asset_key for p in thumbs] == ["thumbnail"]

@@ -18,7 +18,7 @@ from obstac._redact import redact_url
 from obstac.errors import UnsupportedHrefError
 from obstac.hrefs import resolve_href, storage_options_of
 
-__all__ = ["AssetInfo", "AssetLike", "asset_info"]
+__all__ = ["AssetInfo", "AssetLike", "asset_info", "asset_roles"]
 
 AssetLike: TypeAlias = "pystac.Asset | Mapping[str, Any] | str"
 """A pystac ``Asset``, a STAC asset dict (``{"href": ..., ...}``) or an href string."""
@@ -126,7 +126,7 @@ def _from_pystac(asset: pystac.Asset, base: str | None) -> AssetInfo:
     self_href = base or (owner.get_self_href() if owner is not None else None)
     fields: dict[str, Any] = {**properties, **asset.extra_fields}
     if asset.roles is not None:
-        fields["roles"] = list(asset.roles)
+        fields["roles"] = list(asset_roles(asset))
     if asset.media_type is not None:
         fields["type"] = asset.media_type
     return AssetInfo(
@@ -147,3 +147,15 @@ def _key_in_owner(asset: pystac.Asset) -> str | None:
         if candidate is asset:
             return key
     return None
+
+
+def asset_roles(asset: pystac.Asset) -> tuple[str, ...]:
+    """The asset's roles, in order, however the item spelled them: a bare string is one role
+    (not one per character, as iterating it would give), entries that are not strings are
+    dropped (a dict in ``roles`` would not even hash)."""
+    roles: object = asset.roles
+    if isinstance(roles, str):
+        return (roles,)
+    if not isinstance(roles, list | tuple):
+        return ()
+    return tuple(role for role in roles if isinstance(role, str))

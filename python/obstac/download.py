@@ -62,6 +62,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import obstore
 import pystac
 
+from obstac._assets import asset_roles
 from obstac._items import DownloadInputError, ItemsLike, iter_item_batches
 from obstac._redact import _SENSITIVE_PARAM, _is_sas_host, _redact_registered, redact_url
 from obstac.errors import ObstacError, UnsupportedHrefError, translate_store_error
@@ -507,7 +508,7 @@ class _Filters:
         if key in self.exclude:
             return False
         if self.roles is not None:
-            return bool(self.roles.intersection(asset.roles or ()))
+            return not self.roles.isdisjoint(asset_roles(asset))
         return True
 
 

@@ -20,6 +20,7 @@ from rich.text import Text
 
 import obstac
 from obstac import recipes as recipe_factories
+from obstac._assets import asset_roles
 from obstac._items import DownloadInputError
 from obstac._redact import redact, redact_url
 from obstac.cli._errors import EXIT_FAILED, EXIT_OK, UsageError
@@ -220,7 +221,7 @@ def _selected(item: pystac.Item, args: argparse.Namespace) -> list[tuple[str, py
     for key, asset in item.assets.items():
         if (include is not None and key not in include) or key in exclude:
             continue
-        if roles is not None and not roles.intersection(asset.roles or ()):
+        if roles is not None and roles.isdisjoint(asset_roles(asset)):
             continue
         try:
             href = resolve_href(asset.href, base)
@@ -239,7 +240,7 @@ def _item_rows(
                 item=item.id,
                 collection=item.collection_id,
                 asset=key,
-                roles=list(asset.roles or []),
+                roles=list(asset_roles(asset)),
                 href=redact_url(href),
             )
             size = asset.extra_fields.get("file:size")
