@@ -113,8 +113,7 @@ integer of ``8 x size`` bits), the size of a full-mode ``large`` object."""
 
 def _payload(scenario: str, index: int, size: int) -> bytes:
     rng = random.Random(f"{SEED}:{scenario}:{index}")  # noqa: S311 - see SEED
-    if size <= PAYLOAD_BLOCK:
-        return rng.randbytes(size)  # the same bytes as before blocks, for every quick size
+    # Up to one block this is a single randbytes(size): the bytes payloads had before blocks.
     blocks = [rng.randbytes(min(PAYLOAD_BLOCK, size - at)) for at in range(0, size, PAYLOAD_BLOCK)]
     return b"".join(blocks)
 
